@@ -1,0 +1,1 @@
+"""Auto Loader (``cloudFiles``) for local runs, as a Spark Python streaming data source."""

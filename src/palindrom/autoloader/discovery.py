@@ -1,0 +1,87 @@
+"""Which files a stream has seen: a manifest that makes each file processed exactly once.
+
+Offsets are ``{"log": <manifest id>, "seq": n}``: files get increasing sequence numbers as they are
+admitted, and the manifest (an append-only JSON-lines file under the stream's state location) maps
+numbers back to files. A batch is ``(start.seq, end.seq]``; replays after a crash read the same
+entries. A full refresh resets the checkpoint, so ``initialOffset`` opens a fresh manifest.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    seq: int  # 0 for files present at start and skipped (includeExistingFiles=false)
+    path: str
+    size: int
+    mtime_ms: int
+
+
+def list_files(root: Path) -> list[FileEntry]:
+    """Data files under ``root``; hidden and ``_``-prefixed names (``_SUCCESS``, ``.crc``) skipped."""
+    found: list[FileEntry] = []
+    if not root.exists():
+        return found
+    if root.is_file():
+        stat = root.stat()
+        return [FileEntry(0, str(root.resolve()), stat.st_size, stat.st_mtime_ns // 1_000_000)]
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith((".", "_")))
+        for name in filenames:
+            if name.startswith((".", "_")):
+                continue
+            path = Path(dirpath, name)
+            try:
+                stat = path.stat()
+            except FileNotFoundError:  # removed while listing
+                continue
+            found.append(FileEntry(0, str(path.resolve()), stat.st_size, stat.st_mtime_ns // 1_000_000))
+    found.sort(key=lambda e: (e.mtime_ms, e.path))
+    return found
+
+
+class Manifest:
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._file = directory / "files.jsonl"
+        self.entries: dict[str, FileEntry] = {}
+        self.by_seq: dict[int, FileEntry] = {}
+        if self._file.exists():
+            for line in self._file.read_text().splitlines():
+                if line.strip():
+                    self._remember(FileEntry(**json.loads(line)))
+
+    @staticmethod
+    def create(state_location: Path) -> Manifest:
+        directory = state_location / uuid.uuid4().hex
+        directory.mkdir(parents=True, exist_ok=True)
+        return Manifest(directory)
+
+    @property
+    def last_seq(self) -> int:
+        return max(self.by_seq, default=0)
+
+    def _remember(self, entry: FileEntry) -> None:
+        self.entries[entry.path] = entry
+        if entry.seq:
+            self.by_seq[entry.seq] = entry
+
+    def append(self, entries: list[FileEntry]) -> None:
+        if not entries:
+            return
+        with self._file.open("a") as handle:
+            for entry in entries:
+                handle.write(json.dumps(asdict(entry)) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        for entry in entries:
+            self._remember(entry)
+
+    def between(self, start: int, end: int) -> list[FileEntry]:
+        return [self.by_seq[s] for s in range(start + 1, end + 1) if s in self.by_seq]

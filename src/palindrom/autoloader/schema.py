@@ -1,0 +1,167 @@
+"""The stream's schema: given, inferred from a sample of files, hinted, and persisted.
+
+Inferred schemas are stored under ``cloudFiles.schemaLocation`` (``_schemas/<version>.json``) so a
+restart reads the same schema; ``addNewColumns`` writes a new version when new columns appear and
+stops the stream, like Databricks, and the next start picks the evolved schema up.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pyspark.sql import types as T
+
+from palindrom.autoloader import decode, discovery
+from palindrom.autoloader.ddl import parse_struct
+from palindrom.autoloader.options import METADATA, CloudFilesOptions
+from palindrom.avro.spark_types import to_spark
+
+SAMPLE_FILES = 50
+SAMPLE_RECORDS = 1000
+METADATA_TYPE = T.StructType([
+    T.StructField("file_path", T.StringType(), False),
+    T.StructField("file_name", T.StringType(), False),
+    T.StructField("file_size", T.LongType(), False),
+    T.StructField("file_modification_time", T.TimestampType(), False),
+])
+
+
+def infer_value(value: Any, typed: bool) -> T.DataType:
+    if isinstance(value, dict):
+        return T.StructType([T.StructField(k, infer_value(v, typed), True) for k, v in value.items()])
+    if isinstance(value, list):
+        inner = [infer_value(v, typed) for v in value if v is not None]
+        return T.ArrayType(_merge_all(inner) if inner else T.StringType(), True)
+    if not typed or value is None:
+        return T.StringType()
+    if isinstance(value, bool):
+        return T.BooleanType()
+    if isinstance(value, int):
+        return T.LongType()
+    if isinstance(value, float):
+        return T.DoubleType()
+    if isinstance(value, str) and typed:
+        for kind, parse in ((T.LongType(), int), (T.DoubleType(), float)):
+            try:
+                parse(value)
+                return kind
+            except ValueError:
+                pass
+        if value.lower() in ("true", "false"):
+            return T.BooleanType()
+    return T.StringType()
+
+
+def _merge(a: T.DataType, b: T.DataType) -> T.DataType:
+    if a == b:
+        return a
+    if isinstance(a, T.StructType) and isinstance(b, T.StructType):
+        fields = {f.name: f.dataType for f in a.fields}
+        for f in b.fields:
+            fields[f.name] = _merge(fields[f.name], f.dataType) if f.name in fields else f.dataType
+        return T.StructType([T.StructField(n, t, True) for n, t in fields.items()])
+    if isinstance(a, T.ArrayType) and isinstance(b, T.ArrayType):
+        return T.ArrayType(_merge(a.elementType, b.elementType), True)
+    if {type(a), type(b)} == {T.LongType, T.DoubleType}:
+        return T.DoubleType()
+    return T.StringType()
+
+
+def _merge_all(types: list[T.DataType]) -> T.DataType:
+    result = types[0]
+    for t in types[1:]:
+        result = _merge(result, t)
+    return result
+
+
+def infer(options: CloudFilesOptions) -> T.StructType:
+    """Infer a schema from up to 50 files / 1000 records (json/csv: strings unless inferColumnTypes)."""
+    files = discovery.list_files(options.path)[:SAMPLE_FILES]
+    struct = T.StructType([])
+    typed = options.infer_column_types
+    for entry in files:
+        path = Path(entry.path)
+        declared = decode.file_schema(path, options)
+        if declared is not None:
+            found = _declared_struct(declared)
+            if found is not None:
+                struct = T.StructType(_merge(struct, found).fields)  # type: ignore[attr-defined]
+                continue
+        for _, record in zip(range(SAMPLE_RECORDS), decode.records(path, options), strict=False):
+            if record.values is not None:
+                found = T.StructType([T.StructField(k, infer_value(v, typed), True) for k, v in record.values.items()])
+                struct = T.StructType(_merge(struct, found).fields)  # type: ignore[attr-defined]
+    if not struct.fields:
+        raise ValueError(f"Cannot infer a schema: no readable {options.format} files under {options.path}. "
+                         "Provide .schema(...) or land files first.")
+    return struct
+
+
+def _declared_struct(declared: Any) -> T.StructType | None:
+    if isinstance(declared, (dict, list, str)):
+        spark_type = to_spark(declared)
+        return spark_type if isinstance(spark_type, T.StructType) else None
+    try:
+        from pyspark.sql.pandas.types import from_arrow_schema
+        return from_arrow_schema(declared)
+    except Exception:
+        return None
+
+
+def apply_hints(struct: T.StructType, hints: str | None) -> T.StructType:
+    """``cloudFiles.schemaHints``: top-level ``name type`` pairs override or add columns."""
+    if not hints:
+        return struct
+    hinted = parse_struct(hints)
+    fields = {f.name: f for f in struct.fields}
+    for field in hinted.fields:
+        fields[field.name] = T.StructField(field.name, field.dataType, True)
+    return T.StructType(list(fields.values()))
+
+
+def with_extras(struct: T.StructType, rescue: str | None, metadata: bool) -> T.StructType:
+    fields = [f for f in struct.fields if f.name not in (rescue, METADATA)]
+    if rescue:
+        fields.append(T.StructField(rescue, T.StringType(), True))
+    if metadata:
+        fields.append(T.StructField(METADATA, METADATA_TYPE, False))
+    return T.StructType(fields)
+
+
+def _versions(location: Path) -> list[Path]:
+    return sorted((location / "_schemas").glob("*.json"), key=lambda p: int(p.stem))
+
+
+def load_persisted(location: Path | None) -> T.StructType | None:
+    if location is None or not _versions(location):
+        return None
+    data = json.loads(_versions(location)[-1].read_text())
+    parsed = T.StructType.fromJson(data)
+    return parsed
+
+
+def persist(location: Path | None, struct: T.StructType) -> None:
+    if location is None:
+        return
+    versions = _versions(location)
+    if versions and T.StructType.fromJson(json.loads(versions[-1].read_text())) == struct:
+        return
+    (location / "_schemas").mkdir(parents=True, exist_ok=True)
+    number = int(versions[-1].stem) + 1 if versions else 0
+    (location / "_schemas" / f"{number}.json").write_text(json.dumps(struct.jsonValue()))
+
+
+def resolve(options: CloudFilesOptions) -> tuple[T.StructType, bool]:
+    """The data columns of the stream and whether they were given by the user."""
+    if options.user_schema:
+        text = options.user_schema.strip()
+        given = T.StructType.fromJson(json.loads(text)) if text.startswith("{") else parse_struct(text)
+        return apply_hints(given, options.schema_hints), True
+    persisted = load_persisted(options.schema_location)
+    if persisted is not None:
+        return persisted, False
+    inferred = apply_hints(infer(options), options.schema_hints)
+    persist(options.schema_location, inferred)
+    return inferred, False

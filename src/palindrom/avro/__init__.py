@@ -1,0 +1,1 @@
+"""Avro schemas and their Spark SQL types."""

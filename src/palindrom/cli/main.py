@@ -1,0 +1,57 @@
+"""The ``pipelines`` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from palindrom.cli import query_cmd, run_cmd
+
+DEFAULT_STORAGE = Path(".pipelines")
+
+
+def _tables(value: str) -> list[str]:
+    return [t.strip() for t in value.split(",") if t.strip()]
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="pipelines", description="Run this repo's DLT pipelines locally.")
+    sub = root.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="Run one update (or continuous updates) of a pipeline.")
+    run.add_argument("target", nargs="?", help="Pipeline NAME in pipelines/, or PATH to a folder of DLT files.")
+    run.add_argument("--env", default="local", help="Environment in conf/ (default: local).")
+    run.add_argument("--storage", type=Path, default=DEFAULT_STORAGE,
+                     help="Local catalog, tables, checkpoints and logs (default: ./.pipelines).")
+    refresh = run.add_mutually_exclusive_group()
+    refresh.add_argument("--full-refresh", type=_tables, default=[], metavar="T,..",
+                         help="Reset and recompute these tables.")
+    refresh.add_argument("--full-refresh-all", action="store_true", help="Reset and recompute every table.")
+    run.add_argument("--refresh", type=_tables, default=[], metavar="T,..", help="Update only these tables.")
+    run.add_argument("--dry-run", action="store_true", help="Validate the graph without running flows.")
+    run.add_argument("--continuous", action="store_true", help="Run updates until interrupted (Ctrl-C).")
+    run.add_argument("--interval", type=float, default=10.0, help="Seconds between continuous updates.")
+    run.add_argument("--verbose", action="store_true", help="Show Java stack traces of failures.")
+    query = sub.add_parser("query", help="Run Spark SQL over the local tables.")
+    query.add_argument("sql")
+    query.add_argument("--storage", type=Path, default=DEFAULT_STORAGE)
+    query.add_argument("--format", choices=("table", "json"), default="table")
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = parser().parse_args(argv)
+    except SystemExit as exc:  # argparse exits 2 on bad usage, 0 on --help
+        return int(exc.code or 0)
+    if args.command == "run":
+        if args.full_refresh_all and args.refresh:
+            print("error: --refresh cannot be combined with --full-refresh-all", file=sys.stderr)
+            return 2
+        return run_cmd.run(args)
+    return query_cmd.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

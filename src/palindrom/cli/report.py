@@ -1,0 +1,36 @@
+"""Terminal output of a run: one line per flow state change and a summary table."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+
+from palindrom.runtime.runner import FlowResult, UpdateResult
+
+
+def _rows(flow: FlowResult) -> str:
+    return "" if flow.rows is None else f"{flow.rows:,} rows"
+
+
+def _secs(value: float | None) -> str:
+    return "" if value is None else f"{value:.1f}s"
+
+
+class FlowPrinter:
+    def __call__(self, flow: FlowResult) -> None:
+        now = dt.datetime.now().strftime("%H:%M:%S")
+        detail = f"  {_rows(flow)}  {_secs(flow.duration)}" if flow.state in ("completed", "failed") else ""
+        error = f"  {flow.error}" if flow.state == "failed" and flow.error else ""
+        print(f"{now}  {flow.name:<32} {flow.state.upper():<10}{detail}{error}", flush=True)
+
+
+def print_summary(result: UpdateResult, seconds: float) -> None:
+    out = sys.stdout
+    print(f"\nUpdate {result.update_id} of '{result.pipeline}' {result.state.upper()} in {seconds:.1f}s", file=out)
+    header = f"{'flow':<34}{'type':<20}{'state':<11}{'rows':>12}{'time':>9}"
+    print(header, file=out)
+    print("-" * len(header), file=out)
+    for flow in sorted(result.flows.values(), key=lambda f: f.name):
+        rows = "" if flow.rows is None else f"{flow.rows:,}"
+        print(f"{flow.name:<34}{flow.kind:<20}{flow.state:<11}{rows:>12}{_secs(flow.duration):>9}", file=out)
+    out.flush()

@@ -1,0 +1,96 @@
+"""``pipelines run``: one update, or continuous updates until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+import traceback
+from types import FrameType
+
+from palindrom.cli.report import FlowPrinter, print_summary
+from palindrom.logs import JsonLogger
+from palindrom.runtime import lock, server, spec
+from palindrom.runtime.loader import PipelineCodeError
+from palindrom.runtime.runner import PipelineRunError, RunOptions, run_update
+
+
+class _Interrupt:
+    """First Ctrl-C: finish the current update, then stop. Second: stop now."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        print("\nStopping after the current update (Ctrl-C again to abort).", file=sys.stderr, flush=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    log = JsonLogger(args.env)
+    try:
+        pipeline = spec.resolve(args.target, args.env, args.storage)
+    except spec.ConfigurationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    options = RunOptions(full_refresh=args.full_refresh, full_refresh_all=args.full_refresh_all,
+                         refresh=args.refresh, dry_run=args.dry_run)
+    try:
+        with lock.exclusive(args.storage.resolve(), pipeline.name):
+            spark_server = server.start(args.storage)
+            interrupt = _Interrupt()
+            previous = signal.signal(signal.SIGINT, interrupt) if args.continuous else None
+            try:
+                code = 0
+                while True:
+                    code = _one_update(spark_server, pipeline, args, options, log)
+                    if not args.continuous or interrupt.requested:
+                        return code
+                    options = RunOptions()  # refresh selections apply to the first update only
+                    deadline = time.monotonic() + args.interval
+                    while time.monotonic() < deadline and not interrupt.requested:
+                        time.sleep(0.2)
+                    if interrupt.requested:
+                        return code
+            finally:
+                if previous is not None:
+                    signal.signal(signal.SIGINT, previous)
+    except lock.StorageBusyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _one_update(spark_server: server.Server, pipeline: spec.PipelineSpec, args: argparse.Namespace,
+                options: RunOptions, log: JsonLogger) -> int:
+    printer = FlowPrinter()
+    started = time.monotonic()
+    log.info("update starting", pipeline=pipeline.name, dry_run=options.dry_run)
+    try:
+        result = run_update(spark_server.session, pipeline, args.storage, options,
+                            spark_server.event_log_dir, on_flow=printer)
+    except PipelineCodeError as exc:
+        print(f"\nPipeline code error at {exc.location}\n  {type(exc.cause).__name__}: {exc.cause}", file=sys.stderr)
+        if args.verbose:
+            traceback.print_exception(exc.cause)
+        log.error("update failed: pipeline code error", location=exc.location)
+        return 1
+    except PipelineRunError as exc:
+        print_summary(exc.result, time.monotonic() - started)
+        print(f"\nUpdate FAILED: {_clean(str(exc), args.verbose)}", file=sys.stderr)
+        log.request_id = exc.result.update_id
+        log.error("update failed", pipeline=pipeline.name)
+        return 1
+    log.request_id = result.update_id
+    for notice in result.notices:
+        print(f"notice: {notice}", file=sys.stderr)
+    print_summary(result, time.monotonic() - started)
+    log.info("update completed", pipeline=pipeline.name,
+             rows={name: f.rows for name, f in result.flows.items()})
+    return 0
+
+
+def _clean(message: str, verbose: bool) -> str:
+    return message if verbose else message.split("\n\nJVM stacktrace:", 1)[0]

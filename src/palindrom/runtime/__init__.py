@@ -1,0 +1,1 @@
+"""Local runtime: runs Databricks DLT / Lakeflow pipeline files on open-source Spark Declarative Pipelines."""

@@ -1,0 +1,71 @@
+"""Databricks expectation semantics on plain Spark DataFrames.
+
+``warn`` keeps every row, ``drop`` filters failing rows out before the write, ``fail`` makes the
+flow's update fail on the first failing row with an error that names the expectation and shows the
+row. A row whose constraint evaluates to NULL counts as failing, as on Databricks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+Action = Literal["warn", "drop", "fail"]
+ACTIONS: tuple[Action, ...] = ("warn", "drop", "fail")
+FAIL_MARKER = "EXPECTATION_VIOLATED"
+ATTRIBUTE = "__dlt_expectations__"
+
+
+@dataclass(frozen=True)
+class Expectation:
+    name: str
+    constraint: str
+    action: Action
+
+
+def passed(expectation: Expectation) -> Column:
+    """A non-null boolean column: True when the row satisfies the constraint."""
+    return F.coalesce(F.expr(expectation.constraint), F.lit(False))
+
+
+def apply(df: DataFrame, expectations: Iterable[Expectation], dataset: str) -> DataFrame:
+    """Return ``df`` with fail rules raising and drop rules filtering, in declaration order."""
+    result = df
+    for exp in expectations:
+        if exp.action == "fail":
+            message = F.concat(
+                F.lit(f"{FAIL_MARKER}: expectation '{exp.name}' ({exp.constraint}) failed on dataset "
+                      f"'{dataset}' for row "),
+                F.expr("to_json(struct(*))"),
+            )
+            result = result.filter(F.when(passed(exp), F.lit(True)).otherwise(F.raise_error(message)))
+        elif exp.action == "drop":
+            result = result.filter(passed(exp))
+    return result
+
+
+def attach(func: Callable[..., Any], expectations: Iterable[Expectation]) -> Callable[..., Any]:
+    """Record expectations on a query function (the decorators stack them in source order)."""
+    existing: list[Expectation] = list(getattr(func, ATTRIBUTE, []))
+    new = list(expectations)
+    names = {e.name for e in existing}
+    for exp in new:
+        if exp.name in names:
+            raise ValueError(f"Expectation name '{exp.name}' is used twice on '{func.__name__}'; "
+                             "names must be unique per dataset.")
+        names.add(exp.name)
+    # Decorators apply bottom-up; keep the order in which they appear in the source.
+    setattr(func, ATTRIBUTE, new + existing)
+    return func
+
+
+def from_mapping(rules: Mapping[str, str], action: Action) -> list[Expectation]:
+    return [Expectation(name, constraint, action) for name, constraint in rules.items()]
+
+
+def of(func: Callable[..., Any]) -> list[Expectation]:
+    return list(getattr(func, ATTRIBUTE, []))

@@ -1,0 +1,58 @@
+"""Load pipeline source files into a graph registry, as ``spark-pipelines`` does, with errors that
+point at the user's file and line."""
+
+from __future__ import annotations
+
+import importlib.util
+import traceback
+from pathlib import Path
+
+from pyspark.pipelines.add_pipeline_analysis_context import add_pipeline_analysis_context
+from pyspark.pipelines.block_session_mutations import block_session_mutations
+from pyspark.pipelines.graph_element_registry import graph_element_registration_context
+from pyspark.sql import SparkSession
+
+from palindrom.runtime import dlt_module
+from palindrom.runtime.graph import GraphInfo, LocalGraphRegistry
+
+
+class PipelineCodeError(Exception):
+    """An exception raised by pipeline code, located in the user's file."""
+
+    def __init__(self, location: str, cause: BaseException) -> None:
+        self.location = location
+        self.cause = cause
+        super().__init__(f"{location}: {type(cause).__name__}: {cause}")
+
+
+def user_location(exc: BaseException, files: list[Path]) -> str:
+    """The innermost traceback frame that lies in one of the pipeline's files."""
+    names = {str(f.resolve()) for f in files}
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename in names]
+    if not frames:
+        return "pipeline definition"
+    frame = frames[-1]
+    return f"{frame.filename}:{frame.lineno}"
+
+
+def load(spark: SparkSession, registry: LocalGraphRegistry, files: list[Path], graph_id: str) -> GraphInfo:
+    with graph_element_registration_context(registry), dlt_module.installed(spark):
+        for path in files:
+            if path.suffix == ".sql":
+                registry.register_sql(path.read_text(encoding="utf-8"), path)
+                continue
+            module_spec = importlib.util.spec_from_file_location(path.stem, str(path))
+            if module_spec is None or module_spec.loader is None:
+                raise PipelineCodeError(str(path), ImportError("cannot load this file as a Python module"))
+            module = importlib.util.module_from_spec(module_spec)
+            module.__dict__["spark"] = spark
+            try:
+                with add_pipeline_analysis_context(spark=spark, dataflow_graph_id=graph_id, flow_name=None), \
+                        block_session_mutations():
+                    module_spec.loader.exec_module(module)
+            except Exception as exc:
+                raise PipelineCodeError(user_location(exc, files), exc) from exc
+        try:
+            return registry.flush()
+        except Exception as exc:
+            raise PipelineCodeError(user_location(exc, files), exc) from exc

@@ -1,0 +1,78 @@
+"""Rows written per streaming flow, read from the Spark event log the server writes.
+
+Each streaming flow carries an ``observe`` named ``palindrom_rows:<flow>``; its value reaches the
+event log in ``QueryProgressEvent.progress.observedMetrics``. :class:`EventLogTail` remembers how far
+each log file was read so one update reads only its own events.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from palindrom.runtime.graph import ROWS_METRIC_PREFIX
+
+_QUERY_EVENT = "org.apache.spark.sql.streaming.StreamingQueryListener$Query"
+
+
+class EventLogTail:
+    def __init__(self, directory: Path | None) -> None:
+        self._dir = directory
+        self._offsets: dict[Path, int] = {}
+        self.rows: dict[str, int] = defaultdict(int)
+        self.progress: list[dict[str, Any]] = []
+        self._query_names: dict[str, str] = {}
+        self._terminated: set[str] = set()
+        self._offsets = {p: p.stat().st_size for p in self._files()}
+
+    def _files(self) -> list[Path]:
+        if self._dir is None or not self._dir.is_dir():
+            return []
+        return sorted(p for p in self._dir.rglob("*") if p.is_file() and not p.name.startswith("."))
+
+    def poll(self) -> None:
+        for path in self._files():
+            start = self._offsets.get(path, 0)
+            with path.open("rb") as handle:
+                handle.seek(start)
+                data = handle.read()
+            complete = data[: data.rfind(b"\n") + 1]
+            self._offsets[path] = start + len(complete)
+            for line in complete.splitlines():
+                if _QUERY_EVENT.encode() in line:
+                    self._consume(json.loads(line))
+
+    def _consume(self, event: dict[str, Any]) -> None:
+        kind = event["Event"].rsplit("$", 1)[-1]
+        if kind == "QueryStartedEvent":
+            self._query_names[event["id"]] = event.get("name") or ""
+        elif kind == "QueryTerminatedEvent":
+            self._terminated.add(self._query_names.get(event["id"], event["id"]))
+        elif kind == "QueryProgressEvent":
+            progress = event["progress"]
+            self.progress.append(progress)
+            for name, metric in (progress.get("observedMetrics") or {}).items():
+                if name.startswith(ROWS_METRIC_PREFIX):
+                    self.rows[name.removeprefix(ROWS_METRIC_PREFIX)] += int(_value(metric, "rows"))
+
+    def wait_terminated(self, qualified_name: str, timeout: float = 5.0) -> None:
+        """Wait until the event log holds the end of the named query (its last progress is then in)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.poll()
+            if qualified_name in self._terminated or time.monotonic() > deadline or self._dir is None:
+                return
+            time.sleep(0.05)
+
+
+def _value(metric: Any, field: str) -> Any:
+    """Observed metrics are serialised as a Row: ``{"values": [...], "schema": {...}}``."""
+    if isinstance(metric, dict) and "values" in metric:
+        names = [f["name"] for f in metric["schema"]["fields"]]
+        return metric["values"][names.index(field)]
+    if isinstance(metric, dict):
+        return metric.get(field, 0)
+    return metric

@@ -1,0 +1,178 @@
+"""Run one update of a pipeline on the local Spark Connect server."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pyspark.errors import PySparkException
+from pyspark.pipelines.spark_connect_pipeline import create_dataflow_graph, start_run
+from pyspark.sql import SparkSession
+
+from palindrom.autoloader.source import CloudFilesDataSource
+from palindrom.runtime import loader
+from palindrom.runtime.graph import GraphInfo, LocalGraphRegistry
+from palindrom.runtime.metrics import EventLogTail
+from palindrom.runtime.spec import PipelineSpec
+
+_FLOW_EVENT = re.compile(r"^Flow (?P<flow>\S+) (?:is|has) (?P<state>[A-Z_]+)\b[.:]?\s*(?P<rest>.*)$", re.S)
+_RUN_EVENT = re.compile(r"^Run (?:is|has) (?P<state>[A-Z_]+)", re.S)
+STATES = {"QUEUED": "queued", "PLANNING": "planning", "STARTING": "starting", "RUNNING": "running",
+          "COMPLETED": "completed", "FAILED": "failed", "SKIPPED": "skipped", "STOPPED": "stopped",
+          "EXCLUDED": "excluded", "IDLE": "idle"}
+
+
+@dataclass
+class FlowResult:
+    name: str
+    kind: str
+    state: str = "queued"
+    rows: int | None = None
+    started: float | None = None
+    finished: float | None = None
+    error: str | None = None
+
+    @property
+    def duration(self) -> float | None:
+        if self.started is None or self.finished is None:
+            return None
+        return self.finished - self.started
+
+
+@dataclass
+class RunOptions:
+    full_refresh: list[str] = field(default_factory=list)
+    full_refresh_all: bool = False
+    refresh: list[str] = field(default_factory=list)
+    dry_run: bool = False
+
+
+@dataclass
+class UpdateResult:
+    update_id: str
+    pipeline: str
+    database: str
+    flows: dict[str, FlowResult]
+    graph: GraphInfo
+    state: str = "completed"
+    error: str | None = None
+    notices: list[str] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)  # server messages that are not flow state changes
+
+    @property
+    def ok(self) -> bool:
+        return self.state == "completed"
+
+
+FlowListener = Callable[[FlowResult], None]
+
+
+def _short(name: str) -> str:
+    return name.rsplit(".", 1)[-1].strip("`")
+
+
+class PipelineRunError(Exception):
+    """The update failed (exit code 1); ``result`` holds per-flow states."""
+
+    def __init__(self, message: str, result: UpdateResult) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+def prepare_session(spark: SparkSession, spec: PipelineSpec, storage: Path) -> None:
+    spark.dataSource.register(CloudFilesDataSource)
+    for key, value in spec.configuration.items():
+        spark.conf.set(key, value)
+    location = (storage / "warehouse" / f"{spec.database}.db").resolve()
+    spark.sql(f"CREATE DATABASE IF NOT EXISTS `{spec.database}` LOCATION '{location.as_uri()}'")
+
+
+def run_update(spark: SparkSession, spec: PipelineSpec, storage: Path, options: RunOptions,
+               event_log_dir: Path | None, on_flow: FlowListener | None = None) -> UpdateResult:
+    storage = storage.resolve()
+    update_id = str(uuid.uuid4())
+    prepare_session(spark, spec, storage)
+    graph_id = create_dataflow_graph(spark, default_catalog=None, default_database=spec.database,
+                                     sql_conf=spec.configuration)
+    registry = LocalGraphRegistry(spark, graph_id, storage / "pipelines" / spec.name)
+    info = loader.load(spark, registry, spec.source_files(), graph_id)
+    result = UpdateResult(update_id, spec.name, spec.database, {}, info, notices=list(info.notices))
+    for flow in info.flows.values():
+        result.flows[flow.name] = FlowResult(flow.name, info.outputs.get(flow.target, "table"))
+    tail = EventLogTail(event_log_dir)
+    events = start_run(spark, graph_id, full_refresh=options.full_refresh,
+                       full_refresh_all=options.full_refresh_all, refresh=options.refresh,
+                       dry=options.dry_run, storage=(storage / "pipelines" / spec.name / "checkpoints").as_uri())
+    try:
+        for response in events:
+            if "pipeline_event_result" in response:
+                _on_event(spark, response["pipeline_event_result"].event.message, result, tail, on_flow)
+    except PySparkException as exc:
+        details = [m for m in result.messages if "fail" in m.lower() or "error" in m.lower()]
+        result.state, result.error = "failed", "\n".join([*details, _first_line(exc)])
+        raise PipelineRunError(result.error, result) from exc
+    if any(f.state == "failed" for f in result.flows.values()):
+        result.state = "failed"
+        failed = [f for f in result.flows.values() if f.state == "failed"]
+        result.error = "; ".join(f"{f.name}: {f.error}" for f in failed)
+        raise PipelineRunError(result.error, result)
+    return result
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).split("\n\nJVM stacktrace:", 1)[0]
+    return text.strip()
+
+
+def _on_event(spark: SparkSession, message: str, result: UpdateResult, tail: EventLogTail,
+              on_flow: FlowListener | None) -> None:
+    match = _FLOW_EVENT.match(message)
+    if match is None and not _RUN_EVENT.match(message):
+        result.messages.append(message.split("\n\nJVM stacktrace:", 1)[0].strip())
+    if match is None:
+        run = _RUN_EVENT.match(message)
+        if run and run["state"] == "FAILED":
+            result.state = "failed"
+        return
+    qualified, state = match["flow"], STATES.get(match["state"], match["state"].lower())
+    flow = result.flows.setdefault(_short(qualified), FlowResult(_short(qualified), "table"))
+    now = time.monotonic()
+    if state == "queued" and flow.state == "queued" and flow.started is not None:
+        return
+    flow.state = state
+    if state in ("starting", "running") and flow.started is None:
+        flow.started = now
+    if state in ("completed", "failed", "skipped", "stopped", "excluded"):
+        flow.finished = now
+        if flow.started is None:
+            flow.started = now
+    if state == "failed":
+        flow.error = _failure_text(match["rest"])
+    if state == "completed":
+        flow.rows = _rows_written(spark, qualified, flow, result, tail)
+    if on_flow is not None:
+        on_flow(flow)
+
+
+def _failure_text(rest: str) -> str:
+    text = rest.split("\n\nJVM stacktrace:", 1)[0].strip()
+    return text or "flow failed"
+
+
+def _rows_written(spark: SparkSession, qualified: str, flow: FlowResult, result: UpdateResult,
+                  tail: EventLogTail) -> int | None:
+    info = result.graph.flows.get(flow.name)
+    if info is not None and info.streaming:
+        tail.wait_terminated(qualified)
+        return tail.rows.get(flow.name, 0)
+    try:
+        target = info.target if info else flow.name
+        row: Any = spark.read.table(f"`{result.database}`.`{target}`").groupBy().count().collect()[0]
+        return int(row["count"])
+    except PySparkException:
+        return None

@@ -1,0 +1,115 @@
+"""The local Spark Connect server: started once per process, or attached to by URL.
+
+Static configuration (Hive catalog on embedded Derby, warehouse, Spark event log) can only be set
+where the server JVM starts, so it is fixed here; everything per pipeline lives under the
+pipeline's storage directory.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import cast
+
+from pyspark.sql import SparkSession as PySparkSession
+from pyspark.sql.connect.session import SparkSession
+
+REMOTE_ENV = "PALINDROM_SPARK_REMOTE"
+_LOG4J = """\
+rootLogger.level = error
+rootLogger.appenderRef.file.ref = file
+appender.file.type = File
+appender.file.name = file
+appender.file.fileName = {log_file}
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = %d{{ISO8601}} %p %c: %m%n
+"""
+
+
+@dataclass(frozen=True)
+class Server:
+    session: PySparkSession  # a Spark Connect session (the classic type is what pyspark's APIs declare)
+    url: str
+    event_log_dir: Path | None
+    started_here: bool
+
+
+_server: Server | None = None
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def server_conf(root: Path, port: int) -> dict[str, str]:
+    logs = root / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    (root / "spark-events").mkdir(parents=True, exist_ok=True)
+    log4j = logs / "log4j2.properties"
+    log4j.write_text(_LOG4J.format(log_file=logs / "spark.log"))
+    java_opts = (f"-Dlog4j2.configurationFile=file:{log4j} -Dderby.system.home={root} "
+                 f"-Dderby.stream.error.file={logs / 'derby.log'}")
+    return {
+        "spark.sql.catalogImplementation": "hive",
+        "spark.hadoop.javax.jdo.option.ConnectionURL":
+            f"jdbc:derby:;databaseName={root / 'metastore_db'};create=true",
+        "spark.sql.warehouse.dir": str(root / "warehouse"),
+        "spark.eventLog.enabled": "true",
+        "spark.eventLog.dir": str(root / "spark-events"),
+        "spark.eventLog.compress": "false",
+        "spark.connect.grpc.binding.address": "127.0.0.1",
+        "spark.connect.grpc.binding.port": str(port),
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.shuffle.partitions": "4",
+        "spark.default.parallelism": "2",
+        "spark.sql.session.timeZone": "UTC",
+        "spark.driver.extraJavaOptions": java_opts,
+        "spark.sql.connect.serverStacktrace.enabled": "false",
+        "spark.sql.pyspark.jvmStacktrace.enabled": "false",
+        "spark.sql.sources.partitionOverwriteMode": "dynamic",
+    }
+
+
+def start(root: Path) -> Server:
+    """Start (once per process) a local Spark Connect server keeping its metastore under ``root``."""
+    global _server
+    if _server is not None:
+        return _server
+    remote = os.environ.get(REMOTE_ENV)
+    if remote:
+        return attach(remote)
+    root = root.resolve()
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    os.environ.setdefault("PYARROW_IGNORE_TIMEZONE", "1")
+    port = _free_port()
+    SparkSession._start_connect_server("local[2]", server_conf(root, port))
+    url = f"sc://localhost:{port}"  # token without TLS is only allowed for localhost
+    os.environ["SPARK_CONNECT_MODE_ENABLED"] = "1"
+    session = SparkSession.builder.remote(url).getOrCreate()
+    _server = Server(cast(PySparkSession, session), url, root / "spark-events", started_here=True)
+    os.environ[REMOTE_ENV] = url
+    return _server
+
+
+def attach(url: str) -> Server:
+    """Use a Spark Connect server that is already running (e.g. the test suite's)."""
+    global _server
+    # pyspark.sql.functions & co. build Connect columns only when this is set.
+    os.environ["SPARK_CONNECT_MODE_ENABLED"] = "1"
+    session = SparkSession.builder.remote(url).getOrCreate()
+    try:
+        event_dir: Path | None = Path(str(session.conf.get("spark.eventLog.dir")).removeprefix("file:"))
+    except Exception:  # the server may not log events; row counts then come from tables only
+        event_dir = None
+    _server = Server(cast(PySparkSession, session), url, event_dir, started_here=False)
+    return _server
+
+
+def current() -> Server | None:
+    return _server

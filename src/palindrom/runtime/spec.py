@@ -1,0 +1,113 @@
+"""Which pipeline to run and with what configuration.
+
+A pipeline in this repo is a folder ``pipelines/<name>/`` with a ``pipeline.yml``::
+
+    name: starter
+    database: starter            # local schema the tables are published to
+    libraries: [transformations/**]
+    configuration: {key: value}  # as the Databricks pipeline `configuration`
+
+Any other folder of DLT source files runs too: every ``.py`` / ``.sql`` file under it is loaded.
+Environment settings come from ``conf/<env>.yml`` (``configuration`` merged under the pipeline's).
+Values may use ``{repo}``, ``{storage}`` and ``{pipeline_dir}`` placeholders.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SPEC_FILE = "pipeline.yml"
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class ConfigurationError(ValueError):
+    """Bad usage or configuration (exit code 2)."""
+
+
+@dataclass(frozen=True)
+class PipelineSpec:
+    name: str
+    root: Path
+    database: str
+    libraries: list[str]
+    configuration: dict[str, str] = field(default_factory=dict)
+
+    def source_files(self) -> list[Path]:
+        files: list[Path] = []
+        for pattern in self.libraries:
+            pattern = pattern + "/*" if pattern.endswith("**") else pattern  # `dir/**` means every file under dir
+            matches = sorted(self.root.glob(pattern)) if any(c in pattern for c in "*?[") else [self.root / pattern]
+            for path in matches:
+                if path.is_file() and path.suffix in (".py", ".sql") and "__pycache__" not in path.parts:
+                    files.append(path)
+        if not files:
+            raise ConfigurationError(f"No .py or .sql pipeline files found in {self.root} "
+                                     f"(libraries: {', '.join(self.libraries)}).")
+        return list(dict.fromkeys(files))
+
+
+def repo_root() -> Path:
+    here = Path.cwd().resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / "pipelines").is_dir() and (candidate / "pyproject.toml").is_file():
+            return candidate
+    return here
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigurationError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigurationError(f"{path}: expected a mapping at the top level.")
+    return data
+
+
+def _str_map(path: Path, key: str, value: Any) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigurationError(f"{path}: '{key}' must be a mapping of strings.")
+    return {str(k): str(v) for k, v in value.items()}
+
+
+def resolve(target: str | None, env: str, storage: Path) -> PipelineSpec:
+    """Resolve NAME (a pipeline of this repo) or PATH (any folder or file of DLT sources)."""
+    repo = repo_root()
+    target = target or "events" if (repo / "pipelines" / "events").is_dir() else target or "starter"
+    candidate = Path(target)
+    if not candidate.exists() and _NAME.match(target):
+        candidate = repo / "pipelines" / target
+        if not candidate.is_dir():
+            known = sorted(p.parent.name for p in (repo / "pipelines").glob(f"*/{SPEC_FILE}"))
+            raise ConfigurationError(f"Unknown pipeline '{target}'. Pipelines in this repo: "
+                                     f"{', '.join(known) or 'none'}; or pass a path to a folder of pipeline files.")
+    candidate = candidate.resolve()
+    if candidate.is_file():
+        root, data, libraries = candidate.parent, {}, [candidate.name]
+    else:
+        root = candidate
+        spec_path = root / SPEC_FILE
+        data = _read_yaml(spec_path) if spec_path.is_file() else {}
+        libraries = data.get("libraries") or ["**/*.py", "**/*.sql"]
+    name = str(data.get("name") or root.name)
+    database = str(data.get("database") or re.sub(r"\W", "_", name).lower())
+    if not _NAME.match(database):
+        raise ConfigurationError(f"Database name '{database}' is not a valid identifier.")
+    env_file = repo / "conf" / f"{env}.yml"
+    if not env_file.is_file():
+        known = sorted(p.stem for p in (repo / "conf").glob("*.yml"))
+        raise ConfigurationError(f"Unknown environment '{env}': no {env_file}. Known: {', '.join(known)}.")
+    env_conf = _str_map(env_file, "configuration", _read_yaml(env_file).get("configuration"))
+    conf = {**env_conf, **_str_map(root / SPEC_FILE, "configuration", data.get("configuration"))}
+    values = {"repo": str(repo), "storage": str(storage.resolve()), "pipeline_dir": str(root)}
+    conf = {k: v.format(**values) for k, v in conf.items()}
+    pipeline = PipelineSpec(name=name, root=root, database=database, libraries=list(libraries), configuration=conf)
+    pipeline.source_files()  # fail early, as bad configuration, when there is nothing to load
+    return pipeline

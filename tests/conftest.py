@@ -1,0 +1,54 @@
+"""One Spark Connect server for the whole suite; every pipeline test gets its own storage and schema."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from palindrom.cli.main import main
+from palindrom.runtime import server
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def spark_server(tmp_path_factory: pytest.TempPathFactory) -> server.Server:
+    return server.start(tmp_path_factory.mktemp("spark-server"))
+
+
+@pytest.fixture
+def spark(spark_server: server.Server):  # type: ignore[no-untyped-def]
+    return spark_server.session
+
+
+def write_json_lines(path: Path, rows: list[dict[str, object]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+@pytest.fixture
+def pipeline_copy(tmp_path: Path) -> Callable[[str], tuple[Path, str]]:
+    """Copy a fixture pipeline into tmp with a unique schema name; returns (folder, schema)."""
+    def copy(name: str) -> tuple[Path, str]:
+        database = f"t_{name}_{uuid.uuid4().hex[:8]}"
+        target = tmp_path / name
+        target.mkdir()
+        for source in (FIXTURES / name).rglob("*"):
+            if source.is_file():
+                dest = target / source.relative_to(FIXTURES / name)
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                dest.write_text(source.read_text().replace("{database}", database))
+        return target, database
+    return copy
+
+
+@pytest.fixture
+def run_cli(spark_server: server.Server, monkeypatch: pytest.MonkeyPatch) -> Callable[..., int]:
+    monkeypatch.chdir(REPO)
+    return lambda *argv: main([str(a) for a in argv])
