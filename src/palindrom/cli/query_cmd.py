@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from pyspark.errors import PySparkException
@@ -12,8 +13,8 @@ from palindrom.runtime import server
 
 
 def run(args: argparse.Namespace) -> int:
-    if not (args.storage / "metastore_db").exists() and not server.current() and \
-            server.REMOTE_ENV not in __import__("os").environ:
+    attached = server.current() is not None or server.REMOTE_ENV in os.environ
+    if not attached and not (args.storage / "metastore_db").exists():
         print(f"error: no local catalog under {args.storage}; run a pipeline first.", file=sys.stderr)
         return 2
     spark = server.start(args.storage).session

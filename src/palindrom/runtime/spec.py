@@ -80,7 +80,8 @@ def _str_map(path: Path, key: str, value: Any) -> dict[str, str]:
 def resolve(target: str | None, env: str, storage: Path) -> PipelineSpec:
     """Resolve NAME (a pipeline of this repo) or PATH (any folder or file of DLT sources)."""
     repo = repo_root()
-    target = target or "events" if (repo / "pipelines" / "events").is_dir() else target or "starter"
+    if target is None:  # the events pipeline once it exists, the starter pipeline until then
+        target = "events" if (repo / "pipelines" / "events").is_dir() else "starter"
     candidate = Path(target)
     if not candidate.exists() and _NAME.match(target):
         candidate = repo / "pipelines" / target
