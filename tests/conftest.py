@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -24,6 +26,17 @@ def spark_server(tmp_path_factory: pytest.TempPathFactory) -> server.Server:
 @pytest.fixture
 def spark(spark_server: server.Server):  # type: ignore[no-untyped-def]
     return spark_server.session
+
+
+def rows(spark, sql: str) -> list[tuple]:  # type: ignore[no-untyped-def]
+    return [tuple(r) for r in spark.sql(sql).collect()]
+
+
+def touch_later(path: Path, seconds: float = 5) -> Path:
+    """Give a file a modification time in the future, so discovery orders it after older files."""
+    later = time.time() + seconds
+    os.utime(path, (later, later))
+    return path
 
 
 def write_json_lines(path: Path, rows: list[dict[str, object]]) -> Path:

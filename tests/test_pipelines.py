@@ -6,11 +6,8 @@ import os
 import time
 from pathlib import Path
 
+from conftest import rows as _rows
 from conftest import write_json_lines
-
-
-def _rows(spark, sql: str) -> list[tuple]:  # type: ignore[no-untyped-def]
-    return [tuple(r) for r in spark.sql(sql).collect()]
 
 
 def test_dlt_style_pipeline_runs_and_second_run_reads_only_new_files(spark, pipeline_copy, run_cli, tmp_path):

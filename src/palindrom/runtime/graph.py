@@ -10,7 +10,8 @@ rewritten graph with the Spark Connect server:
 * expectations attached to a query function or a streaming table are applied to its flows;
 * every streaming flow counts its output rows with ``observe`` so the runner can report them;
 * ``cloudFiles`` reads get the state and schema locations of this pipeline's storage;
-* AUTO CDC flows run through the local fallback in :mod:`palindrom.runtime.cdc`.
+* AUTO CDC flows run through the local fallback in :mod:`palindrom.runtime.cdc`;
+* reads of the pipeline's own tables go through hidden views (see ``_redirect_table_reads``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any, cast
 import pyspark.sql.connect.proto as pb2
 from pyspark.pipelines.add_pipeline_analysis_context import add_pipeline_analysis_context
 from pyspark.pipelines.flow import AutoCdcFlow, Flow
-from pyspark.pipelines.output import MaterializedView, Output, StreamingTable, Table
+from pyspark.pipelines.output import MaterializedView, Output, StreamingTable, Table, TemporaryView
 from pyspark.pipelines.spark_connect_graph_element_registry import (
     SparkConnectGraphElementRegistry,
     source_code_location_to_proto,
@@ -34,6 +35,7 @@ from pyspark.sql import functions as F
 from palindrom.runtime import cdc, expectations, plan
 
 ROWS_METRIC_PREFIX = "palindrom_rows:"
+HIDDEN_PREFIX = "__palindrom_ref_"
 
 
 @dataclass
@@ -69,6 +71,7 @@ class LocalGraphRegistry(SparkConnectGraphElementRegistry):
         self._sql: list[tuple[str, Path]] = []
         self._table_expectations: dict[str, list[expectations.Expectation]] = {}
         self._wants_metadata = False
+        self._hidden_views: dict[str, tuple[str, bool]] = {}  # view -> (table, streaming)
         self.info = GraphInfo()
 
     # -- buffering -------------------------------------------------------------------------------
@@ -113,6 +116,7 @@ class LocalGraphRegistry(SparkConnectGraphElementRegistry):
             self.info.flows[flow.name] = FlowInfo(flow.name, flow.target, streaming, _location(flow), exps)
         for cdc_flow, spec in zip(self._cdc_flows, cdc_specs, strict=True):
             self._send_cdc(cdc_flow, spec)
+        self._send_hidden_views()
         for sql_text, path in self._sql:
             super().register_sql(sql_text, path)
         return self.info
@@ -148,7 +152,40 @@ class LocalGraphRegistry(SparkConnectGraphElementRegistry):
             if streaming:
                 df = df.observe(ROWS_METRIC_PREFIX + flow.name, F.count(F.lit(1)).alias("rows"))
         relation = cast(Any, df)._plan.plan(self._client)
+        plan.rewrite_drops(relation)
+        plan.redirect_table_reads(relation, self._hidden_view_for)
         return relation, streaming, exps
+
+    # Spark Connect's planner analyses some operations eagerly when a flow is defined
+    # (withColumnRenamed, dropDuplicates, toDF, unpivot, na.*, ...). Over a read of a table that
+    # already exists in the catalog, that analysis binds the physical table instead of the graph
+    # dataset, so the flow loses its dependency and may run while the table is being rewritten
+    # (measured: a materialized view read an empty upstream table on the second run). A temporary
+    # view is never in the catalog, so reads through one always resolve inside the graph.
+    def _hidden_view_for(self, identifier: str, streaming: bool) -> str | None:
+        name = identifier.strip("`")
+        if name.startswith(HIDDEN_PREFIX):
+            return None
+        output = self._outputs.get(name)
+        if not isinstance(output, Table) and not name.endswith(cdc.STAGING_SUFFIX):
+            return None
+        view = f"{HIDDEN_PREFIX}{'stream_' if streaming else ''}{name}"
+        self._hidden_views[view] = (name, streaming)
+        return view
+
+    def _send_hidden_views(self) -> None:
+        spark = self._spark
+        for view, (table, streaming) in sorted(self._hidden_views.items()):
+            location = self._outputs[table].source_code_location if table in self._outputs else None
+            location = location or next(iter(self._outputs.values())).source_code_location
+            self._send_output(TemporaryView(name=view, comment=f"Graph-bound read of {table}",
+                                            source_code_location=location))
+            reader = spark.readStream if streaming else spark.read
+            with add_pipeline_analysis_context(
+                spark=spark, dataflow_graph_id=self._dataflow_graph_id, flow_name=view
+            ):
+                relation = cast(Any, reader.table(table))._plan.plan(self._client)
+            self._send_flow(view, view, relation, {}, location)
 
     def _inject_cloud_files_options(self, flow_name: str, relation: Any) -> None:
         wants_metadata = self._wants_metadata

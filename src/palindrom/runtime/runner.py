@@ -103,7 +103,9 @@ def run_update(spark: SparkSession, spec: PipelineSpec, storage: Path, options: 
     info = loader.load(spark, registry, spec.source_files(), graph_id)
     result = UpdateResult(update_id, spec.name, spec.database, {}, info, notices=list(info.notices))
     for flow in info.flows.values():
-        result.flows[flow.name] = FlowResult(flow.name, info.outputs.get(flow.target, "table"))
+        kind = info.outputs.get(flow.target, "table")
+        # Views are not persisted and emit no flow events; they run inside the flows that read them.
+        result.flows[flow.name] = FlowResult(flow.name, kind, state="defined" if kind == "view" else "queued")
     tail = EventLogTail(event_log_dir)
     events = start_run(spark, graph_id, full_refresh=options.full_refresh,
                        full_refresh_all=options.full_refresh_all, refresh=options.refresh,
