@@ -63,7 +63,7 @@ class CloudFilesOptions:
             raise CloudFilesOptionError(
                 f"cloudFiles.format must be one of {', '.join(FORMATS)} locally; got '{fmt or '(missing)'}'.")
         mode = lowered.get("cloudfiles.schemaevolutionmode")
-        if mode is not None and mode not in {m.lower(): m for m in MODES}:
+        if mode is not None and mode.lower() not in {m.lower() for m in MODES}:
             raise CloudFilesOptionError(
                 f"cloudFiles.schemaEvolutionMode must be one of {', '.join(MODES)}; got '{mode}'.")
         max_bytes = lowered.get("cloudfiles.maxbytespertrigger")

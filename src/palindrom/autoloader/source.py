@@ -168,7 +168,8 @@ class FileRows:
                 if unknown:
                     self._new_columns(unknown, record)
                     if self.rescue is not None and self.mode in ("rescue", "addNewColumns", "none"):
-                        rescued.update(unknown)
+                        # a null in an unknown column carries nothing to rescue
+                        rescued.update({k: v for k, v in unknown.items() if v is not None})
             if rescued:
                 self._rescue(row, rescued, record)
             if self.with_metadata:

@@ -26,6 +26,7 @@ class EventLogTail:
         self.progress: list[dict[str, Any]] = []
         self._query_names: dict[str, str] = {}
         self._terminated: set[str] = set()
+        self.failed: set[str] = set()  # queries that terminated with an exception
         self._offsets = {p: p.stat().st_size for p in self._files()}
 
     def _files(self) -> list[Path]:
@@ -50,7 +51,10 @@ class EventLogTail:
         if kind == "QueryStartedEvent":
             self._query_names[event["id"]] = event.get("name") or ""
         elif kind == "QueryTerminatedEvent":
-            self._terminated.add(self._query_names.get(event["id"], event["id"]))
+            name = self._query_names.get(event["id"], event["id"])
+            self._terminated.add(name)
+            if event.get("exception"):
+                self.failed.add(name)
         elif kind == "QueryProgressEvent":
             progress = event["progress"]
             self.progress.append(progress)

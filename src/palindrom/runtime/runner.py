@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pyspark.errors import PySparkException
-from pyspark.pipelines.spark_connect_pipeline import create_dataflow_graph, start_run
+import pyspark.sql.connect.proto as pb2
+from pyspark.pipelines.spark_connect_pipeline import create_dataflow_graph
 from pyspark.sql import SparkSession
 
 from palindrom.autoloader.source import CloudFilesDataSource
@@ -20,7 +21,7 @@ from palindrom.runtime.graph import GraphInfo, LocalGraphRegistry
 from palindrom.runtime.metrics import EventLogTail
 from palindrom.runtime.spec import PipelineSpec
 
-_FLOW_EVENT = re.compile(r"^Flow (?P<flow>\S+) (?:is|has) (?P<state>[A-Z_]+)\b[.:]?\s*(?P<rest>.*)$", re.S)
+_FLOW_EVENT = re.compile(r"^Flow '?(?P<flow>[^'\s]+)'? (?:is|has) (?P<state>[A-Z_]+)\b[.:]?\s*(?P<rest>.*)$", re.S)
 _RUN_EVENT = re.compile(r"^Run (?:is|has) (?P<state>[A-Z_]+)", re.S)
 STATES = {"QUEUED": "queued", "PLANNING": "planning", "STARTING": "starting", "RUNNING": "running",
           "COMPLETED": "completed", "FAILED": "failed", "SKIPPED": "skipped", "STOPPED": "stopped",
@@ -84,6 +85,16 @@ class PipelineRunError(Exception):
         self.result = result
 
 
+def engine_conf(configuration: dict[str, str]) -> dict[str, str]:
+    """The pipeline configuration plus the engine settings Databricks spells ``pipelines.*``.
+
+    Flow retries default to none locally, like a development-mode update on Databricks: a data
+    error fails the same way on every attempt, and retrying only delays the message.
+    """
+    retries = configuration.get("pipelines.maxFlowRetryAttempts", "0")
+    return {**configuration, "spark.sql.pipelines.maxFlowRetryAttempts": retries}
+
+
 def prepare_session(spark: SparkSession, spec: PipelineSpec, storage: Path) -> None:
     spark.dataSource.register(CloudFilesDataSource)
     for key, value in spec.configuration.items():
@@ -98,7 +109,7 @@ def run_update(spark: SparkSession, spec: PipelineSpec, storage: Path, options: 
     update_id = str(uuid.uuid4())
     prepare_session(spark, spec, storage)
     graph_id = create_dataflow_graph(spark, default_catalog=None, default_database=spec.database,
-                                     sql_conf=spec.configuration)
+                                     sql_conf=engine_conf(spec.configuration))
     registry = LocalGraphRegistry(spark, graph_id, storage / "pipelines" / spec.name)
     info = loader.load(spark, registry, spec.source_files(), graph_id)
     result = UpdateResult(update_id, spec.name, spec.database, {}, info, notices=list(info.notices))
@@ -107,16 +118,17 @@ def run_update(spark: SparkSession, spec: PipelineSpec, storage: Path, options: 
         # Views are not persisted and emit no flow events; they run inside the flows that read them.
         result.flows[flow.name] = FlowResult(flow.name, kind, state="defined" if kind == "view" else "queued")
     tail = EventLogTail(event_log_dir)
-    events = start_run(spark, graph_id, full_refresh=options.full_refresh,
-                       full_refresh_all=options.full_refresh_all, refresh=options.refresh,
-                       dry=options.dry_run, storage=(storage / "pipelines" / spec.name / "checkpoints").as_uri())
+    events = _start_run(spark, graph_id, options, (storage / "pipelines" / spec.name / "checkpoints").as_uri())
     try:
         for response in events:
             if "pipeline_event_result" in response:
                 _on_event(spark, response["pipeline_event_result"].event.message, result, tail, on_flow)
     except PySparkException as exc:
+        failed = [f for f in result.flows.values() if f.state == "failed"]
         details = [m for m in result.messages if "fail" in m.lower() or "error" in m.lower()]
-        result.state, result.error = "failed", "\n".join([*details, _first_line(exc)])
+        result.state = "failed"
+        result.error = ("; ".join(f"{f.name}: {f.error}" for f in failed) if failed
+                        else "\n".join([*details, _failure_text(_first_line(exc))]))
         raise PipelineRunError(result.error, result) from exc
     if any(f.state == "failed" for f in result.flows.values()):
         result.state = "failed"
@@ -124,6 +136,26 @@ def run_update(spark: SparkSession, spec: PipelineSpec, storage: Path, options: 
         result.error = "; ".join(f"{f.name}: {f.error}" for f in failed)
         raise PipelineRunError(result.error, result)
     return result
+
+
+def _start_run(spark: SparkSession, graph_id: str, options: RunOptions, storage: str) -> Iterator[dict[str, Any]]:
+    """``pyspark.pipelines``'s start_run, minus its failure on observed-metric responses.
+
+    Python data sources report accumulators as observed metrics of the run command; the stock
+    iterator raises UNKNOWN_RESPONSE on them (measured with six cloudFiles flows in one update).
+    They carry nothing the run needs, so they are skipped.
+    """
+    command = pb2.Command()
+    command.pipeline_command.start_run.CopyFrom(pb2.PipelineCommand.StartRun(
+        dataflow_graph_id=graph_id, full_refresh_selection=options.full_refresh or [],
+        full_refresh_all=options.full_refresh_all, refresh_selection=options.refresh or [],
+        dry=options.dry_run, storage=storage))
+    client: Any = cast(Any, spark).client
+    request = client._execute_plan_request_with_metadata()
+    client._set_command_in_plan(request.plan, command)
+    for response in client._execute_and_fetch_as_iterator(request, {}):
+        if isinstance(response, dict):
+            yield response
 
 
 def _first_line(exc: BaseException) -> str:
@@ -146,6 +178,11 @@ def _on_event(spark: SparkSession, message: str, result: UpdateResult, tail: Eve
     now = time.monotonic()
     if state == "queued" and flow.state == "queued" and flow.started is not None:
         return
+    if state == "completed":
+        # The server reports a streaming flow whose query died as COMPLETED, then as FAILED.
+        flow.rows = _rows_written(spark, qualified, flow, result, tail)
+        if qualified in tail.failed:
+            return
     flow.state = state
     if state in ("starting", "running") and flow.started is None:
         flow.started = now
@@ -155,15 +192,22 @@ def _on_event(spark: SparkSession, message: str, result: UpdateResult, tail: Eve
             flow.started = now
     if state == "failed":
         flow.error = _failure_text(match["rest"])
-    if state == "completed":
-        flow.rows = _rows_written(spark, qualified, flow, result, tail)
     if on_flow is not None:
         on_flow(flow)
 
 
+_PYTHON_ERROR = re.compile(r"^(?P<type>[\w.]+(?:Error|Exception)): (?P<message>.+)$", re.M)
+
+
 def _failure_text(rest: str) -> str:
+    """The cause of a flow failure without JVM or worker stack traces: for an exception raised in
+    Python (pipeline code, the cloudFiles source) its last ``Type: message`` line."""
     text = rest.split("\n\nJVM stacktrace:", 1)[0].strip()
-    return text or "flow failed"
+    python_errors = list(_PYTHON_ERROR.finditer(text))
+    if python_errors and "Traceback (most recent call last)" in text:
+        last = python_errors[-1]
+        return f"{last['type'].rsplit('.', 1)[-1]}: {last['message'].strip()}"
+    return text.split("=== Streaming Query ===", 1)[0].strip() or "flow failed"
 
 
 def _rows_written(spark: SparkSession, qualified: str, flow: FlowResult, result: UpdateResult,
