@@ -1,0 +1,70 @@
+"""The Databricks Asset Bundle deploys the same pipelines, with the same settings, as conf/ describes."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from conftest import REPO
+from databricks.bundles.pipelines import Pipeline
+
+BUNDLE = yaml.safe_load((REPO / "databricks.yml").read_text())
+TARGETS = sorted(BUNDLE["targets"])
+
+
+def _resources() -> dict[str, tuple[Path, dict[str, Any]]]:
+    found: dict[str, tuple[Path, dict[str, Any]]] = {}
+    for pattern in BUNDLE["include"]:
+        for path in sorted(REPO.glob(pattern)):
+            for key, pipeline in yaml.safe_load(path.read_text())["resources"].get("pipelines", {}).items():
+                found[key] = (path, pipeline)
+    return found
+
+
+RESOURCES = _resources()
+
+
+def _substitute(value: Any, target: str) -> Any:
+    variables = {name: spec.get("default") for name, spec in BUNDLE["variables"].items()}
+    variables.update(BUNDLE["targets"][target].get("variables", {}))
+    names = {"bundle.target": target, "bundle.name": BUNDLE["bundle"]["name"],
+             **{f"var.{k}": v for k, v in variables.items()}}
+    if isinstance(value, dict):
+        return {k: _substitute(v, target) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v, target) for v in value]
+    if isinstance(value, str):
+        whole = re.fullmatch(r"\$\{([\w.]+)\}", value)
+        if whole:
+            return names[whole[1]]
+        return re.sub(r"\$\{([\w.]+)\}", lambda m: str(names[m[1]]), value)
+    return value
+
+
+def test_every_repo_pipeline_is_deployed_and_every_deployed_pipeline_exists():
+    local = {p.parent.name for p in (REPO / "pipelines").glob("*/pipeline.yml")}
+    assert set(RESOURCES) == local
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("name", sorted(RESOURCES))
+def test_pipeline_resource_is_valid_and_matches_conf(name, target):
+    path, raw = RESOURCES[name]
+    resolved = _substitute(raw, target)
+    Pipeline.from_dict(resolved)  # the bundle's own model: unknown or mistyped fields raise
+    local = yaml.safe_load((REPO / "pipelines" / name / "pipeline.yml").read_text())
+    assert resolved["schema"] == local["database"]
+    assert resolved["continuous"] is (target == "production")
+    # The deployed sources are the files `pipelines run` loads.
+    includes = [lib["glob"]["include"] for lib in resolved["libraries"]]
+    assert includes == [f"../pipelines/{name}/{lib}" for lib in local["libraries"]]
+    for include in includes:
+        assert list((path.parent / include.removesuffix("**")).glob("*.py")), include
+    # Configuration on Databricks is exactly conf/<target>.yml's, key for key.
+    conf = yaml.safe_load((REPO / "conf" / f"{target}.yml").read_text())["configuration"]
+    ours = {k: v for k, v in conf.items() if k.startswith(f"palindrom.{name}.") or k == "palindrom.environment"}
+    assert resolved["configuration"] == ours
+    assert resolved["event_log"]["name"] == f"{name}_event_log"
