@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from pyspark.errors import PySparkException
 import pyspark.sql.connect.proto as pb2
+from pyspark.errors import PySparkException
 from pyspark.pipelines.spark_connect_pipeline import create_dataflow_graph
 from pyspark.sql import SparkSession
 
