@@ -69,3 +69,27 @@ def from_mapping(rules: Mapping[str, str], action: Action) -> list[Expectation]:
 
 def of(func: Callable[..., Any]) -> list[Expectation]:
     return list(getattr(func, ATTRIBUTE, []))
+
+
+def metric_columns(expectations: list[Expectation]) -> list[Column]:
+    """Aggregates over a flow's rows before expectations apply: ``input``, ``dropped`` (rows failing
+    any drop rule, counted once) and ``failed_<i>`` per expectation, in declaration order."""
+    columns = [F.count(F.lit(1)).alias("input")]
+    drops = [passed(e) for e in expectations if e.action == "drop"]
+    any_drop_failed = F.lit(False)
+    for ok in drops:
+        any_drop_failed = any_drop_failed | ~ok
+    columns.append(F.sum(F.when(any_drop_failed, 1).otherwise(0)).alias("dropped"))
+    columns.extend(F.sum(F.when(passed(e), 0).otherwise(1)).alias(f"failed_{i}") for i, e in enumerate(expectations))
+    return columns
+
+
+def quality_from_metrics(expectations: list[Expectation], dataset: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Databricks's ``flow_progress.data_quality`` from the aggregates of :func:`metric_columns`."""
+    rows = int(values.get("input") or 0)
+    entries = []
+    for i, exp in enumerate(expectations):
+        failed = int(values.get(f"failed_{i}") or 0)
+        entries.append({"name": exp.name, "dataset": dataset, "passed_records": rows - failed,
+                        "failed_records": failed})
+    return {"dropped_records": int(values.get("dropped") or 0), "expectations": entries}

@@ -35,6 +35,8 @@ from pyspark.sql import functions as F
 from palindrom.runtime import cdc, expectations, plan
 
 ROWS_METRIC_PREFIX = "palindrom_rows:"
+QUALITY_METRIC_PREFIX = "palindrom_dq:"
+QUALITY_TABLE_PREFIX = "_palindrom_dq_"
 HIDDEN_PREFIX = "__palindrom_ref_"
 
 
@@ -47,6 +49,8 @@ class FlowInfo:
     streaming: bool
     source: str  # "file.py:line"
     expectations: list[expectations.Expectation] = field(default_factory=list)
+    quality_table: str | None = None  # batch flows: the hidden table holding expectation counts
+    inputs: list[str] = field(default_factory=list)  # datasets and tables the flow reads
 
 
 @dataclass
@@ -54,6 +58,12 @@ class GraphInfo:
     flows: dict[str, FlowInfo] = field(default_factory=dict)
     outputs: dict[str, str] = field(default_factory=dict)  # name -> kind
     notices: list[str] = field(default_factory=list)
+
+
+def is_internal(name: str) -> bool:
+    """Datasets the local runtime adds (hidden reads, expectation counters), not the user's."""
+    short = name.rsplit(".", 1)[-1].strip("`")
+    return short.startswith((HIDDEN_PREFIX, QUALITY_TABLE_PREFIX))
 
 
 def _location(obj: Any) -> str:
@@ -72,6 +82,7 @@ class LocalGraphRegistry(SparkConnectGraphElementRegistry):
         self._table_expectations: dict[str, list[expectations.Expectation]] = {}
         self._wants_metadata = False
         self._hidden_views: dict[str, tuple[str, bool]] = {}  # view -> (table, streaming)
+        self._inputs: dict[str, list[str]] = {}
         self.info = GraphInfo()
 
     # -- buffering -------------------------------------------------------------------------------
@@ -113,7 +124,9 @@ class LocalGraphRegistry(SparkConnectGraphElementRegistry):
         for flow in self._flows:
             relation, streaming, exps = relations[id(flow)]
             self._send_flow(flow.name, flow.target, relation, flow.spark_conf, flow.source_code_location)
-            self.info.flows[flow.name] = FlowInfo(flow.name, flow.target, streaming, _location(flow), exps)
+            quality_table = self._send_quality_counter(flow, exps) if exps and not streaming else None
+            self.info.flows[flow.name] = FlowInfo(flow.name, flow.target, streaming, _location(flow), exps,
+                                                  quality_table, self._inputs.get(flow.name, []))
         for cdc_flow, spec in zip(self._cdc_flows, cdc_specs, strict=True):
             self._send_cdc(cdc_flow, spec)
         self._send_hidden_views()
@@ -148,10 +161,13 @@ class LocalGraphRegistry(SparkConnectGraphElementRegistry):
                 raise TypeError(f"The query function of '{flow.name}' ({_location(flow)}) returned "
                                 f"{type(df).__name__}, not a DataFrame.")
             streaming = plan.is_streaming(cast(Any, df)._plan.plan(self._client))
+            if exps and streaming:
+                df = df.observe(QUALITY_METRIC_PREFIX + flow.name, *expectations.metric_columns(exps))
             df = expectations.apply(df, exps, flow.target)
             if streaming:
                 df = df.observe(ROWS_METRIC_PREFIX + flow.name, F.count(F.lit(1)).alias("rows"))
         relation = cast(Any, df)._plan.plan(self._client)
+        self._inputs[flow.name] = plan.read_names(relation)
         plan.rewrite_drops(relation)
         plan.redirect_table_reads(relation, self._hidden_view_for)
         return relation, streaming, exps
@@ -186,6 +202,21 @@ class LocalGraphRegistry(SparkConnectGraphElementRegistry):
             ):
                 relation = cast(Any, reader.table(table))._plan.plan(self._client)
             self._send_flow(view, view, relation, {}, location)
+
+    def _send_quality_counter(self, flow: Flow, exps: list[expectations.Expectation]) -> str:
+        """Batch flows report no observed metrics, so a hidden materialized view aggregates the same
+        input (the flow's query before its expectations) in the same update."""
+        name = QUALITY_TABLE_PREFIX + flow.name
+        self._send_output(MaterializedView(
+            name=name, comment=f"Expectation counts of flow {flow.name} (local runtime)",
+            source_code_location=flow.source_code_location, table_properties={}, partition_cols=None,
+            cluster_by=None, schema=None, format=None))
+        counter = Flow(name=name, target=name, spark_conf=flow.spark_conf,
+                       source_code_location=flow.source_code_location,
+                       func=lambda: flow.func().agg(*expectations.metric_columns(exps)))
+        relation, _, _ = self._relation(counter)
+        self._send_flow(name, name, relation, flow.spark_conf, flow.source_code_location)
+        return name
 
     def _inject_cloud_files_options(self, flow_name: str, relation: Any) -> None:
         wants_metadata = self._wants_metadata
@@ -256,4 +287,5 @@ class LocalGraphRegistry(SparkConnectGraphElementRegistry):
             relation, streaming, _ = self._relation(f)
             self._inject_cloud_files_options(f.name, relation)
             self._send_flow(f.name, f.target, relation, f.spark_conf, location)
-            self.info.flows[f.name] = FlowInfo(f.name, f.target, streaming, _location(f))
+            self.info.flows[f.name] = FlowInfo(f.name, f.target, streaming, _location(f),
+                                               inputs=self._inputs.get(f.name, []))

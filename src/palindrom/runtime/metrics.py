@@ -13,7 +13,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from palindrom.runtime.graph import ROWS_METRIC_PREFIX
+from palindrom.runtime.graph import QUALITY_METRIC_PREFIX, ROWS_METRIC_PREFIX
 
 _QUERY_EVENT = "org.apache.spark.sql.streaming.StreamingQueryListener$Query"
 
@@ -23,6 +23,7 @@ class EventLogTail:
         self._dir = directory
         self._offsets: dict[Path, int] = {}
         self.rows: dict[str, int] = defaultdict(int)
+        self.quality: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self.progress: list[dict[str, Any]] = []
         self._query_names: dict[str, str] = {}
         self._terminated: set[str] = set()
@@ -61,6 +62,10 @@ class EventLogTail:
             for name, metric in (progress.get("observedMetrics") or {}).items():
                 if name.startswith(ROWS_METRIC_PREFIX):
                     self.rows[name.removeprefix(ROWS_METRIC_PREFIX)] += int(_value(metric, "rows"))
+                elif name.startswith(QUALITY_METRIC_PREFIX):
+                    counts = self.quality[name.removeprefix(QUALITY_METRIC_PREFIX)]
+                    for field, value in _fields(metric).items():
+                        counts[field] += int(value or 0)
 
     def wait_terminated(self, qualified_name: str, timeout: float = 5.0) -> None:
         """Wait until the event log holds the end of the named query (its last progress is then in)."""
@@ -70,6 +75,13 @@ class EventLogTail:
             if qualified_name in self._terminated or time.monotonic() > deadline or self._dir is None:
                 return
             time.sleep(0.05)
+
+
+def _fields(metric: Any) -> dict[str, Any]:
+    if isinstance(metric, dict) and "values" in metric:
+        names = [f["name"] for f in metric["schema"]["fields"]]
+        return dict(zip(names, metric["values"], strict=True))
+    return dict(metric) if isinstance(metric, dict) else {}
 
 
 def _value(metric: Any, field: str) -> Any:

@@ -108,3 +108,10 @@ def redirect_table_reads(relation: Message, redirect: Callable[[str, bool], str 
             read.named_table.unparsed_identifier = new_name
             count += 1
     return count
+
+
+def read_names(relation: Message) -> list[str]:
+    """Names of the tables and datasets a plan reads (sorted, without duplicates)."""
+    names = {read.named_table.unparsed_identifier.strip("`") for read in _reads(relation)
+             if read.WhichOneof("read_type") == "named_table"}
+    return sorted(names)

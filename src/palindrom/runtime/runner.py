@@ -16,8 +16,8 @@ from pyspark.pipelines.spark_connect_pipeline import create_dataflow_graph
 from pyspark.sql import SparkSession
 
 from palindrom.autoloader.source import CloudFilesDataSource
-from palindrom.runtime import loader
-from palindrom.runtime.graph import GraphInfo, LocalGraphRegistry
+from palindrom.runtime import event_log, expectations, loader
+from palindrom.runtime.graph import GraphInfo, LocalGraphRegistry, is_internal
 from palindrom.runtime.metrics import EventLogTail
 from palindrom.runtime.spec import PipelineSpec
 
@@ -64,6 +64,8 @@ class UpdateResult:
     error: str | None = None
     notices: list[str] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)  # server messages that are not flow state changes
+    quality: dict[str, dict[str, Any]] = field(default_factory=dict)  # flow -> data_quality
+    recorder: event_log.UpdateRecorder | None = None
 
     @property
     def ok(self) -> bool:
@@ -117,8 +119,22 @@ def run_update(spark: SparkSession, spec: PipelineSpec, storage: Path, options: 
         kind = info.outputs.get(flow.target, "table")
         # Views are not persisted and emit no flow events; they run inside the flows that read them.
         result.flows[flow.name] = FlowResult(flow.name, kind, state="defined" if kind == "view" else "queued")
+    log = event_log.EventLog(event_log.pipeline_id(spec.name, str(storage)), spec.name, update_id)
+    result.recorder = event_log.UpdateRecorder(log, info, options)
     tail = EventLogTail(event_log_dir)
-    events = _start_run(spark, graph_id, options, (storage / "pipelines" / spec.name / "checkpoints").as_uri())
+    try:
+        _run(spark, graph_id, options, storage / "pipelines" / spec.name / "checkpoints", result, tail, on_flow)
+    finally:
+        if not options.dry_run:
+            result.quality = _quality(spark, result, tail)
+        result.recorder.finish(result.state, {n: f.rows for n, f in result.flows.items()}, result.quality)
+        log.write(spark, spec.database)
+    return result
+
+
+def _run(spark: SparkSession, graph_id: str, options: RunOptions, checkpoints: Path, result: UpdateResult,
+         tail: EventLogTail, on_flow: FlowListener | None) -> None:
+    events = _start_run(spark, graph_id, options, checkpoints.as_uri())
     try:
         for response in events:
             if "pipeline_event_result" in response:
@@ -135,7 +151,24 @@ def run_update(spark: SparkSession, spec: PipelineSpec, storage: Path, options: 
         failed = [f for f in result.flows.values() if f.state == "failed"]
         result.error = "; ".join(f"{f.name}: {f.error}" for f in failed)
         raise PipelineRunError(result.error, result)
-    return result
+
+
+def _quality(spark: SparkSession, result: UpdateResult, tail: EventLogTail) -> dict[str, dict[str, Any]]:
+    """``data_quality`` per completed flow with expectations: streaming flows from their observed
+    metrics, batch flows from their hidden counter table."""
+    quality: dict[str, dict[str, Any]] = {}
+    for name, info in result.graph.flows.items():
+        flow = result.flows.get(name)
+        if not info.expectations or flow is None or flow.state != "completed":
+            continue
+        if info.quality_table is not None:
+            table = f"`{result.database}`.`{info.quality_table}`"
+            values = spark.read.table(table).collect()[0].asDict()
+        else:
+            tail.poll()  # the flow's query has terminated: its COMPLETED handler waited for it
+            values = dict(tail.quality.get(name, {}))
+        quality[name] = expectations.quality_from_metrics(info.expectations, info.target, values)
+    return quality
 
 
 def _start_run(spark: SparkSession, graph_id: str, options: RunOptions, storage: str) -> Iterator[dict[str, Any]]:
@@ -174,6 +207,8 @@ def _on_event(spark: SparkSession, message: str, result: UpdateResult, tail: Eve
             result.state = "failed"
         return
     qualified, state = match["flow"], STATES.get(match["state"], match["state"].lower())
+    if is_internal(qualified):
+        return
     flow = result.flows.setdefault(_short(qualified), FlowResult(_short(qualified), "table"))
     now = time.monotonic()
     if state == "queued" and flow.state == "queued" and flow.started is not None:
@@ -192,6 +227,8 @@ def _on_event(spark: SparkSession, message: str, result: UpdateResult, tail: Eve
             flow.started = now
     if state == "failed":
         flow.error = _failure_text(match["rest"])
+    if result.recorder is not None:
+        result.recorder.flow_state(flow.name, state, flow.error)
     if on_flow is not None:
         on_flow(flow)
 

@@ -1,0 +1,122 @@
+"""Quality rules as data: one YAML file per dataset under ``expectations/``.
+
+```yaml
+dataset: starter_orders_silver
+rules:
+  - name: positive_amount
+    constraint: amount > 0
+    action: drop            # warn | drop | fail | quarantine
+    description: Refunds arrive through another feed.
+    tags: [validity]
+    owner: data-platform
+```
+
+Loading checks the file's shape; :mod:`palindrom.quality.validate` checks the constraints against
+the dataset's columns with Spark's analyzer.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, cast
+
+import yaml
+
+Action = Literal["warn", "drop", "fail", "quarantine"]
+ACTIONS: tuple[Action, ...] = ("warn", "drop", "fail", "quarantine")
+DIRECTORY_ENV = "PALINDROM_EXPECTATIONS_DIR"
+CONF_KEY = "palindrom.expectations_path"
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_KEYS = {"name", "constraint", "action", "description", "tags", "owner"}
+
+
+class RuleError(ValueError):
+    """A rules file that cannot be used; the message names the file and the rule."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    constraint: str
+    action: Action
+    description: str = ""
+    tags: tuple[str, ...] = ()
+    owner: str = ""
+
+
+@dataclass(frozen=True)
+class DatasetRules:
+    dataset: str
+    path: Path
+    rules: tuple[Rule, ...] = field(default_factory=tuple)
+
+    def by_action(self, action: Action) -> dict[str, str]:
+        return {r.name: r.constraint for r in self.rules if r.action == action}
+
+
+def default_directory() -> Path:
+    """``$PALINDROM_EXPECTATIONS_DIR``, else ``expectations/`` at the repository root."""
+    configured = os.environ.get(DIRECTORY_ENV)
+    if configured:
+        return Path(configured)
+    return Path(__file__).resolve().parents[3] / "expectations"
+
+
+def load_file(path: Path) -> DatasetRules:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise RuleError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
+        raise RuleError(f"{path}: expected a mapping with 'dataset' and a list 'rules'.")
+    dataset = data.get("dataset") or path.stem
+    if dataset != path.stem:
+        raise RuleError(f"{path}: dataset '{dataset}' must match the file name '{path.stem}.yml'.")
+    rules: list[Rule] = []
+    seen: set[str] = set()
+    for index, raw in enumerate(data["rules"], start=1):
+        rules.append(_rule(path, index, raw, seen))
+    return DatasetRules(dataset, path, tuple(rules))
+
+
+def _rule(path: Path, index: int, raw: Any, seen: set[str]) -> Rule:
+    where = f"{path}, rule {index}"
+    if not isinstance(raw, dict):
+        raise RuleError(f"{where}: expected a mapping with name, constraint and action.")
+    name = raw.get("name")
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise RuleError(f"{where}: 'name' must be an identifier (letters, digits, _), got {name!r}.")
+    where = f"{path}, rule '{name}'"
+    unknown = set(raw) - _KEYS
+    if unknown:
+        raise RuleError(f"{where}: unknown keys {sorted(unknown)}; allowed: {sorted(_KEYS)}.")
+    if name in seen:
+        raise RuleError(f"{where}: the name is used twice; rule names must be unique per dataset.")
+    seen.add(name)
+    constraint = raw.get("constraint")
+    if not isinstance(constraint, str) or not constraint.strip():
+        raise RuleError(f"{where}: 'constraint' must be a Spark SQL boolean expression.")
+    action = raw.get("action")
+    if action not in ACTIONS:
+        raise RuleError(f"{where}: 'action' must be one of {', '.join(ACTIONS)}, got {action!r}.")
+    tags = raw.get("tags") or []
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise RuleError(f"{where}: 'tags' must be a list of strings.")
+    return Rule(name, constraint.strip(), cast(Action, action), str(raw.get("description") or ""),
+                tuple(tags), str(raw.get("owner") or ""))
+
+
+def load(dataset: str, directory: Path | None = None) -> DatasetRules:
+    directory = directory or default_directory()
+    path = directory / f"{dataset}.yml"
+    if not path.exists():
+        raise RuleError(f"No rules for dataset '{dataset}': {path} does not exist.")
+    return load_file(path)
+
+
+def load_all(directory: Path | None = None) -> list[DatasetRules]:
+    directory = directory or default_directory()
+    return [load_file(p) for p in sorted(directory.glob("*.yml"))]
