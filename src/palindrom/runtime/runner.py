@@ -19,6 +19,7 @@ from palindrom.autoloader.source import CloudFilesDataSource
 from palindrom.runtime import event_log, expectations, loader
 from palindrom.runtime.graph import GraphInfo, LocalGraphRegistry, is_internal
 from palindrom.runtime.metrics import EventLogTail
+from palindrom.runtime.snapshots import MaterializedViewSnapshots
 from palindrom.runtime.spec import PipelineSpec
 
 _FLOW_EVENT = re.compile(r"^Flow '?(?P<flow>[^'\s]+)'? (?:is|has) (?P<state>[A-Z_]+)\b[.:]?\s*(?P<rest>.*)$", re.S)
@@ -122,9 +123,19 @@ def run_update(spark: SparkSession, spec: PipelineSpec, storage: Path, options: 
     log = event_log.EventLog(event_log.pipeline_id(spec.name, str(storage)), spec.name, update_id)
     result.recorder = event_log.UpdateRecorder(log, info, options)
     tail = EventLogTail(event_log_dir)
+    views = [name for name, kind in info.outputs.items() if kind == "materialized_view" and not is_internal(name)]
+    snapshots = MaterializedViewSnapshots(storage / "warehouse" / f"{spec.database}.db",
+                                          storage / "pipelines" / spec.name / "mv_snapshots")
+    if not options.dry_run:
+        snapshots.save(views)
     try:
         _run(spark, graph_id, options, storage / "pipelines" / spec.name / "checkpoints", result, tail, on_flow)
     finally:
+        completed = {info.flows[f].target for f, r in result.flows.items() if r.state == "completed" and f in info.flows}
+        for table in snapshots.restore([v for v in views if v not in completed]):
+            spark.sql(f"REFRESH TABLE `{spec.database}`.`{table}`")
+            result.notices.append(f"'{table}' was not refreshed in this update and keeps its previous contents.")
+        snapshots.discard()
         if not options.dry_run:
             result.quality = _quality(spark, result, tail)
         result.recorder.finish(result.state, {n: f.rows for n, f in result.flows.items()}, result.quality)
