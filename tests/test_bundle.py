@@ -31,6 +31,7 @@ def _substitute(value: Any, target: str) -> Any:
     variables = {name: spec.get("default") for name, spec in BUNDLE["variables"].items()}
     variables.update(BUNDLE["targets"][target].get("variables", {}))
     names = {"bundle.target": target, "bundle.name": BUNDLE["bundle"]["name"],
+             "workspace.file_path": "${workspace.file_path}",
              **{f"var.{k}": v for k, v in variables.items()}}
     if isinstance(value, dict):
         return {k: _substitute(v, target) for k, v in value.items()}
@@ -66,5 +67,9 @@ def test_pipeline_resource_is_valid_and_matches_conf(name, target):
     # Configuration on Databricks is exactly conf/<target>.yml's, key for key.
     conf = yaml.safe_load((REPO / "conf" / f"{target}.yml").read_text())["configuration"]
     ours = {k: v for k, v in conf.items() if k.startswith(f"palindrom.{name}.") or k == "palindrom.environment"}
-    assert resolved["configuration"] == ours
+    deployed = dict(resolved["configuration"])
+    # Rules are read from the bundle's synced expectations/ folder on Databricks.
+    assert deployed.pop("palindrom.expectations_path") == "${workspace.file_path}/expectations"
+    assert deployed == ours
+    assert (path.parent / resolved["root_path"] / "palindrom" / "quality" / "guard.py").is_file()
     assert resolved["event_log"]["name"] == f"{name}_event_log"

@@ -3,6 +3,8 @@
 import dlt
 from pyspark.sql import functions as F
 
+from palindrom.quality.guard import guarded_table
+
 
 @dlt.table(comment="Orders as landed, with the source file and ingest time.")
 def starter_orders_bronze():
@@ -17,9 +19,7 @@ def starter_orders_bronze():
     )
 
 
-@dlt.table(comment="Typed, validated orders.")
-@dlt.expect("has_customer", "customer_id IS NOT NULL")
-@dlt.expect_or_drop("positive_amount", "amount > 0")
+@guarded_table("starter_orders_silver", comment="Typed, validated orders (rules: expectations/).")
 def starter_orders_silver():
     return dlt.read_stream("starter_orders_bronze").select(
         F.trim("order_id").alias("order_id"),

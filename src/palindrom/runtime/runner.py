@@ -131,7 +131,8 @@ def run_update(spark: SparkSession, spec: PipelineSpec, storage: Path, options: 
     try:
         _run(spark, graph_id, options, storage / "pipelines" / spec.name / "checkpoints", result, tail, on_flow)
     finally:
-        completed = {info.flows[f].target for f, r in result.flows.items() if r.state == "completed" and f in info.flows}
+        completed = {info.flows[name].target for name, flow in result.flows.items()
+                     if flow.state == "completed" and name in info.flows}
         for table in snapshots.restore([v for v in views if v not in completed]):
             spark.sql(f"REFRESH TABLE `{spec.database}`.`{table}`")
             result.notices.append(f"'{table}' was not refreshed in this update and keeps its previous contents.")
