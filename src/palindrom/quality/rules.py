@@ -11,8 +11,8 @@ rules:
     owner: data-platform
 ```
 
-Loading checks the file's shape; :mod:`palindrom.quality.validate` checks the constraints against
-the dataset's columns with Spark's analyzer.
+Loading checks the file's shape: keys, identifier names unique per dataset, a known action, a
+non-empty constraint. Checking constraints against the dataset's columns is not implemented yet.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ rewritten graph with the Spark Connect server:
 * every streaming flow counts its output rows with ``observe`` so the runner can report them;
 * ``cloudFiles`` reads get the state and schema locations of this pipeline's storage;
 * AUTO CDC flows run through the local fallback in :mod:`palindrom.runtime.cdc`;
-* reads of the pipeline's own tables go through hidden views (see ``_redirect_table_reads``).
+* reads of the pipeline's own tables go through hidden views (see ``_hidden_view_for``).
 """
 
 from __future__ import annotations
@@ -97,6 +97,12 @@ class LocalGraphRegistry(SparkConnectGraphElementRegistry):
 
     def register_auto_cdc_flow(self, flow: AutoCdcFlow) -> None:
         self._cdc_flows.append(flow)
+        # The fallback captures the change events in a streaming table of the graph (see cdc.py).
+        staging = flow.target + cdc.STAGING_SUFFIX
+        self._outputs.setdefault(staging, StreamingTable(
+            name=staging, comment=f"Change events captured for {flow.target}",
+            source_code_location=flow.source_code_location, table_properties={}, partition_cols=None,
+            cluster_by=None, schema=None, format=None))
 
     def register_sql(self, sql_text: str, file_path: Path) -> None:
         self._sql.append((sql_text, file_path))
@@ -182,8 +188,7 @@ class LocalGraphRegistry(SparkConnectGraphElementRegistry):
         name = identifier.strip("`")
         if name.startswith(HIDDEN_PREFIX):
             return None
-        output = self._outputs.get(name)
-        if not isinstance(output, Table) and not name.endswith(cdc.STAGING_SUFFIX):
+        if not isinstance(self._outputs.get(name), Table):
             return None
         view = f"{HIDDEN_PREFIX}{'stream_' if streaming else ''}{name}"
         self._hidden_views[view] = (name, streaming)
@@ -192,8 +197,7 @@ class LocalGraphRegistry(SparkConnectGraphElementRegistry):
     def _send_hidden_views(self) -> None:
         spark = self._spark
         for view, (table, streaming) in sorted(self._hidden_views.items()):
-            location = self._outputs[table].source_code_location if table in self._outputs else None
-            location = location or next(iter(self._outputs.values())).source_code_location
+            location = self._outputs[table].source_code_location
             self._send_output(TemporaryView(name=view, comment=f"Graph-bound read of {table}",
                                             source_code_location=location))
             reader = spark.readStream if streaming else spark.read
@@ -271,11 +275,6 @@ class LocalGraphRegistry(SparkConnectGraphElementRegistry):
 
     def _send_cdc(self, flow: AutoCdcFlow, spec: cdc.CdcSpec) -> None:
         spark, location = self._spark, flow.source_code_location
-        staging = StreamingTable(name=spec.staging_table, comment=f"Change events captured for {spec.target}",
-                                 source_code_location=location, table_properties={}, partition_cols=None,
-                                 cluster_by=None, schema=None, format=None)
-        self._send_output(staging)
-        self.info.outputs[spec.staging_table] = "streaming_table"
         capture_name = flow.name or spec.target
         capture = Flow(name=spec.staging_table, target=spec.staging_table, spark_conf=flow.spark_conf,
                        source_code_location=location,

@@ -78,6 +78,7 @@ class EventLogTail:
 
 
 def _fields(metric: Any) -> dict[str, Any]:
+    """Observed metrics are serialised as a Row: ``{"values": [...], "schema": {...}}``."""
     if isinstance(metric, dict) and "values" in metric:
         names = [f["name"] for f in metric["schema"]["fields"]]
         return dict(zip(names, metric["values"], strict=True))
@@ -85,10 +86,4 @@ def _fields(metric: Any) -> dict[str, Any]:
 
 
 def _value(metric: Any, field: str) -> Any:
-    """Observed metrics are serialised as a Row: ``{"values": [...], "schema": {...}}``."""
-    if isinstance(metric, dict) and "values" in metric:
-        names = [f["name"] for f in metric["schema"]["fields"]]
-        return metric["values"][names.index(field)]
-    if isinstance(metric, dict):
-        return metric.get(field, 0)
-    return metric
+    return _fields(metric).get(field, 0) if isinstance(metric, dict) else metric

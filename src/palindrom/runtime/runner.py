@@ -152,23 +152,26 @@ def _run(spark: SparkSession, graph_id: str, options: RunOptions, checkpoints: P
             if "pipeline_event_result" in response:
                 _on_event(spark, response["pipeline_event_result"].event.message, result, tail, on_flow)
     except PySparkException as exc:
-        failed = [f for f in result.flows.values() if f.state == "failed"]
         details = [m for m in result.messages if "fail" in m.lower() or "error" in m.lower()]
         result.state = "failed"
-        result.error = ("; ".join(f"{f.name}: {f.error}" for f in failed) if failed
-                        else "\n".join([*details, _failure_text(_first_line(exc))]))
+        result.error = _flow_errors(result) or "\n".join([*details, _failure_text(_first_line(exc))])
         raise PipelineRunError(result.error, result) from exc
-    if any(f.state == "failed" for f in result.flows.values()):
-        result.state = "failed"
-        failed = [f for f in result.flows.values() if f.state == "failed"]
-        result.error = "; ".join(f"{f.name}: {f.error}" for f in failed)
-        raise PipelineRunError(result.error, result)
+    errors = _flow_errors(result)
+    if errors:
+        result.state, result.error = "failed", errors
+        raise PipelineRunError(errors, result)
+
+
+def _flow_errors(result: UpdateResult) -> str:
+    """``flow: cause`` of every failed flow, joined; empty when none failed."""
+    return "; ".join(f"{f.name}: {f.error}" for f in result.flows.values() if f.state == "failed")
 
 
 def _quality(spark: SparkSession, result: UpdateResult, tail: EventLogTail) -> dict[str, dict[str, Any]]:
     """``data_quality`` per completed flow with expectations: streaming flows from their observed
     metrics, batch flows from their hidden counter table."""
     quality: dict[str, dict[str, Any]] = {}
+    tail.poll()  # streaming queries have terminated: each COMPLETED handler waited for its own
     for name, info in result.graph.flows.items():
         flow = result.flows.get(name)
         if not info.expectations or flow is None or flow.state != "completed":
@@ -177,7 +180,6 @@ def _quality(spark: SparkSession, result: UpdateResult, tail: EventLogTail) -> d
             table = f"`{result.database}`.`{info.quality_table}`"
             values = spark.read.table(table).collect()[0].asDict()
         else:
-            tail.poll()  # the flow's query has terminated: its COMPLETED handler waited for it
             values = dict(tail.quality.get(name, {}))
         quality[name] = expectations.quality_from_metrics(info.expectations, info.target, values)
     return quality
