@@ -4,7 +4,9 @@ UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 STORAGE ?= .pipelines
 PIPELINE ?= starter
 
-.PHONY: setup java uv run test lint typecheck check clean
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: setup java browser uv run test lint typecheck check clean
 
 uv:
 	@command -v uv >/dev/null 2>&1 || [ -x "$(HOME)/.local/bin/uv" ] || python3 -m pip install --user --quiet uv
@@ -12,7 +14,14 @@ uv:
 java:
 	@if ! java -version 2>&1 | grep -q 'version "17'; then \
 	  echo "Installing Java 17 (openjdk-17-jre-headless)"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; \
+	fi
+
+# Headless Chromium renders the quality dashboard in the test suite.
+browser:
+	@if ! command -v chromium >/dev/null 2>&1 && ! command -v google-chrome >/dev/null 2>&1; then \
+	  echo "Installing Chromium (headless dashboard test)"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	fi
 
 setup: uv java
@@ -20,6 +29,7 @@ setup: uv java
 
 run: setup
 	$(UV) run --frozen pipelines run $(PIPELINE) --storage $(STORAGE)
+	@echo; $(UV) run --frozen pipelines quality $(PIPELINE) --storage $(STORAGE) --html $(STORAGE)/quality.html
 	@echo; echo "Tables are in $(STORAGE). Try: uv run pipelines query --storage $(STORAGE) 'SHOW TABLES IN starter'"
 
 lint: setup
@@ -28,7 +38,7 @@ lint: setup
 typecheck: setup
 	$(UV) run --frozen mypy src
 
-test: setup lint typecheck
+test: setup browser lint typecheck
 	$(UV) run --frozen pytest -q
 
 clean:

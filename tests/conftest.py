@@ -45,20 +45,32 @@ def write_json_lines(path: Path, rows: list[dict[str, object]]) -> Path:
     return path
 
 
+def copy_fixture(name: str, parent: Path) -> tuple[Path, str]:
+    """Copy fixture pipeline ``name`` under ``parent`` with a unique schema name; returns (folder, schema)."""
+    database = f"t_{name}_{uuid.uuid4().hex[:8]}"
+    target = parent / name
+    target.mkdir()
+    for source in (FIXTURES / name).rglob("*"):
+        if source.is_file():
+            dest = target / source.relative_to(FIXTURES / name)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_text(source.read_text().replace("{database}", database))
+    return target, database
+
+
 @pytest.fixture
 def pipeline_copy(tmp_path: Path) -> Callable[[str], tuple[Path, str]]:
-    """Copy a fixture pipeline into tmp with a unique schema name; returns (folder, schema)."""
-    def copy(name: str) -> tuple[Path, str]:
-        database = f"t_{name}_{uuid.uuid4().hex[:8]}"
-        target = tmp_path / name
-        target.mkdir()
-        for source in (FIXTURES / name).rglob("*"):
-            if source.is_file():
-                dest = target / source.relative_to(FIXTURES / name)
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                dest.write_text(source.read_text().replace("{database}", database))
-        return target, database
-    return copy
+    return lambda name: copy_fixture(name, tmp_path)
+
+
+def cli(*argv: object) -> int:
+    """``pipelines ...`` in this process, from the repository root (the suite's server is attached)."""
+    previous = Path.cwd()
+    os.chdir(REPO)
+    try:
+        return main([str(a) for a in argv])
+    finally:
+        os.chdir(previous)
 
 
 @pytest.fixture

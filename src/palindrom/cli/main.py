@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from palindrom.cli import query_cmd, run_cmd
+from palindrom.cli import quality_cmd, query_cmd, run_cmd
 
 DEFAULT_STORAGE = Path(".pipelines")
 
@@ -37,6 +37,21 @@ def parser() -> argparse.ArgumentParser:
     query.add_argument("sql")
     query.add_argument("--storage", type=Path, default=DEFAULT_STORAGE)
     query.add_argument("--format", choices=("table", "json"), default="table")
+    quality = sub.add_parser("quality", help="Data-quality summary of a pipeline's recent updates.")
+    quality.add_argument("target", nargs="?", help="Pipeline NAME in pipelines/, or PATH (local event log).")
+    quality.add_argument("--env", default="local")
+    quality.add_argument("--storage", type=Path, default=DEFAULT_STORAGE)
+    quality.add_argument("--updates", type=int, default=10, help="How many recent updates (default: 10).")
+    quality.add_argument("--html", type=Path, metavar="FILE", help="Also write a self-contained dashboard page.")
+    quality.add_argument("--pipeline-id", metavar="ID",
+                         help="Read a deployed pipeline's event log through databricks-sdk instead.")
+    quality.add_argument("--profile", help="Databricks config profile (default: the SDK's environment/auth chain).")
+    expectations = sub.add_parser("expectations", help="Work with the rules in expectations/.")
+    expectations_sub = expectations.add_subparsers(dest="action", required=True)
+    check = expectations_sub.add_parser("check", help="Validate every rules file and its constraints.")
+    check.add_argument("--dir", type=Path, help="Rules folder (default: expectations/).")
+    check.add_argument("--storage", type=Path, default=DEFAULT_STORAGE)
+    check.add_argument("--database", help="Check constraints against this local schema's tables too.")
     return root
 
 
@@ -50,6 +65,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("error: --refresh cannot be combined with --full-refresh-all", file=sys.stderr)
             return 2
         return run_cmd.run(args)
+    if args.command == "quality":
+        return quality_cmd.report(args)
+    if args.command == "expectations":
+        return quality_cmd.check(args)
     return query_cmd.run(args)
 
 

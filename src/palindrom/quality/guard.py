@@ -26,6 +26,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from palindrom.quality import rules as rules_module
+from palindrom.quality import validate
 
 QueryFunction = Callable[[], DataFrame]
 FAILED_RULES = "_failed_rules"
@@ -56,6 +57,7 @@ def guarded_table(dataset: str, *, directory: str | Path | None = None,
                   **table_options: Any) -> Callable[[QueryFunction], QueryFunction]:
     dlt = _dlt()
     loaded = rules_module.load(dataset, _directory(directory))
+    validate.check_static(loaded)
 
     def decorate(func: QueryFunction) -> QueryFunction:
         guarded: Any = func

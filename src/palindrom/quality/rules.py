@@ -12,7 +12,10 @@ rules:
 ```
 
 Loading checks the file's shape: keys, identifier names unique per dataset, a known action, a
-non-empty constraint. Checking constraints against the dataset's columns is not implemented yet.
+non-empty constraint. ``palindrom.quality.validate`` checks the constraints themselves: statically
+whenever a pipeline loads them, and against the dataset's columns in ``pipelines expectations check``.
+An optional top-level ``schema: <file>.avsc`` names the Avro schema (under ``schemas/``) whose
+columns the constraints may use.
 """
 
 from __future__ import annotations
@@ -52,6 +55,11 @@ class DatasetRules:
     dataset: str
     path: Path
     rules: tuple[Rule, ...] = field(default_factory=tuple)
+    schema: str | None = None   # an Avro schema (.avsc) under schemas/ next to expectations/
+
+    @property
+    def schema_path(self) -> Path | None:
+        return None if self.schema is None else self.path.resolve().parent.parent / "schemas" / self.schema
 
     def by_action(self, action: Action) -> dict[str, str]:
         return {r.name: r.constraint for r in self.rules if r.action == action}
@@ -72,6 +80,12 @@ def load_file(path: Path) -> DatasetRules:
         raise RuleError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
         raise RuleError(f"{path}: expected a mapping with 'dataset' and a list 'rules'.")
+    unknown = set(data) - {"dataset", "schema", "rules"}
+    if unknown:
+        raise RuleError(f"{path}: unknown keys {sorted(unknown)}; allowed: dataset, schema, rules.")
+    schema = data.get("schema")
+    if schema is not None and (not isinstance(schema, str) or not schema.endswith(".avsc")):
+        raise RuleError(f"{path}: 'schema' must name an Avro schema file under schemas/, like events.avsc.")
     dataset = data.get("dataset") or path.stem
     if dataset != path.stem:
         raise RuleError(f"{path}: dataset '{dataset}' must match the file name '{path.stem}.yml'.")
@@ -79,7 +93,7 @@ def load_file(path: Path) -> DatasetRules:
     seen: set[str] = set()
     for index, raw in enumerate(data["rules"], start=1):
         rules.append(_rule(path, index, raw, seen))
-    return DatasetRules(dataset, path, tuple(rules))
+    return DatasetRules(dataset, path, tuple(rules), schema)
 
 
 def _rule(path: Path, index: int, raw: Any, seen: set[str]) -> Rule:

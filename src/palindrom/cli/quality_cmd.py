@@ -1,0 +1,107 @@
+"""``pipelines quality``: data-quality summary (terminal and ``--html``) of a local or deployed pipeline.
+
+``pipelines expectations check``: validate every rules file, constraints included, before a run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from pyspark.sql import SparkSession
+from pyspark.sql import types as T
+
+from palindrom.quality import dashboard, history, sources, terminal, validate
+from palindrom.quality import rules as rules_module
+from palindrom.runtime import server, spec
+
+
+def report(args: argparse.Namespace) -> int:
+    rules_dir = rules_module.default_directory()
+    if args.pipeline_id:
+        from databricks.sdk import WorkspaceClient
+        from databricks.sdk.errors.base import DatabricksError
+
+        try:
+            client = WorkspaceClient(profile=args.profile) if args.profile else WorkspaceClient()
+            name, events = sources.databricks_events(client, args.pipeline_id, args.updates)
+        except (DatabricksError, ValueError) as exc:
+            print(f"error: cannot read the event log of pipeline {args.pipeline_id}: {exc}", file=sys.stderr)
+            return 1
+    else:
+        try:
+            pipeline = spec.resolve(args.target, args.env, args.storage)
+        except spec.ConfigurationError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        spark = _local_session(args.storage)
+        if spark is None or not spark.catalog.tableExists(f"`{pipeline.database}`.event_log"):
+            print(f"error: no event log for '{pipeline.name}' under {args.storage}; run the pipeline first "
+                  f"(pipelines run {pipeline.name} --storage {args.storage}).", file=sys.stderr)
+            return 2
+        name, events = pipeline.name, sources.local_events(spark, pipeline.database)
+        configured = pipeline.configuration.get(rules_module.CONF_KEY)
+        if configured:
+            rules_dir = Path(configured)
+    built = history.build(name, events, args.updates)
+    _name_quarantine_rules(built, rules_dir)
+    print(terminal.render(built))
+    if args.html:
+        print(f"\nDashboard written to {dashboard.write(built, args.html)}")
+    return 0
+
+
+def _name_quarantine_rules(report: history.QualityReport, directory: Path) -> None:
+    """The event log records quarantine rules as the drop expectations they run as; the rules
+    files say which were quarantine rules."""
+    try:
+        loaded = rules_module.load_all(directory) if directory.is_dir() else []
+    except rules_module.RuleError:
+        return
+    for dataset_rules in loaded:
+        for rule in dataset_rules.rules:
+            if (dataset_rules.dataset, rule.name) in report.actions:
+                report.actions[(dataset_rules.dataset, rule.name)] = rule.action
+
+
+def check(args: argparse.Namespace) -> int:
+    directory = args.dir or rules_module.default_directory()
+    files = sorted(directory.glob("*.yml"))
+    if not files:
+        print(f"error: no rules files (*.yml) in {directory}", file=sys.stderr)
+        return 2
+    spark = server.start(args.storage).session
+    builtins = validate.builtin_functions(spark)
+    failures = 0
+    for path in files:
+        try:
+            loaded = rules_module.load_file(path)
+            validate.check_static(loaded)
+            schema, origin = _columns(spark, loaded, args.database)
+            if schema is not None:
+                validate.check_against(loaded, schema, spark, builtins)
+        except rules_module.RuleError as exc:
+            failures += 1
+            print(f"FAIL  {exc}")
+            continue
+        print(f"ok    {path} ({len(loaded.rules)} rules; {origin})")
+    print(f"\n{len(files) - failures} of {len(files)} rules files valid.")
+    return 1 if failures else 0
+
+
+def _local_session(storage: Path) -> SparkSession | None:
+    if server.current() is None and not (storage / "metastore_db").exists():
+        return None
+    return server.start(storage).session
+
+
+def _columns(spark: SparkSession, loaded: rules_module.DatasetRules,
+             database: str | None) -> tuple[T.StructType | None, str]:
+    """The dataset's columns: its declared Avro schema, else its local table; else unchecked."""
+    if loaded.schema is not None:
+        return validate.declared_columns(loaded), f"columns from {loaded.schema}"
+    if database and spark.catalog.tableExists(f"`{database}`.`{loaded.dataset}`"):
+        table = f"{database}.{loaded.dataset}"
+        return spark.table(table).schema, f"columns from table {table}"
+    return None, "columns not checked: no schema declared and no local table"
