@@ -6,7 +6,7 @@ PIPELINE ?= starter
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup java browser uv run test lint typecheck check clean
+.PHONY: setup java browser uv run test lint typecheck schemas check clean
 
 uv:
 	@command -v uv >/dev/null 2>&1 || [ -x "$(HOME)/.local/bin/uv" ] || python3 -m pip install --user --quiet uv
@@ -38,7 +38,11 @@ lint: setup
 typecheck: setup
 	$(UV) run --frozen mypy src
 
-test: setup browser lint typecheck
+# CI gate for schemas/: versions follow their compatibility rule and the local lockfile is current.
+schemas: setup
+	$(UV) run --frozen pipelines registry check
+
+test: setup browser lint typecheck schemas
 	$(UV) run --frozen pytest -q
 
 clean:

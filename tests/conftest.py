@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import time
 import uuid
 from collections.abc import Callable
@@ -61,6 +62,13 @@ def copy_fixture(name: str, parent: Path) -> tuple[Path, str]:
 @pytest.fixture
 def pipeline_copy(tmp_path: Path) -> Callable[[str], tuple[Path, str]]:
     return lambda name: copy_fixture(name, tmp_path)
+
+
+def closed_port() -> int:
+    """A 127.0.0.1 port nothing listens on: connections are refused at once."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def cli(*argv: object) -> int:

@@ -16,8 +16,10 @@ from typing import Any
 
 import fastavro
 import pyarrow.parquet as pq
+from fastavro.read import SchemaResolutionError
 
 from palindrom.autoloader.options import CloudFilesOptions
+from palindrom.avro import values
 
 
 @dataclass(frozen=True)
@@ -96,12 +98,18 @@ def _parquet(path: Path, options: CloudFilesOptions) -> Iterator[Record]:
 
 
 def _avro(path: Path, options: CloudFilesOptions) -> Iterator[Record]:
+    """Records of an Avro container file, resolved onto ``avroSchema`` when one is given."""
+    reader_json = json.loads(options.avro_schema) if options.avro_schema else None
     index = 0
     try:
         with path.open("rb") as handle:
-            for row in fastavro.reader(handle):
-                yield Record(row if isinstance(row, dict) else {"value": row}, index)
+            avro = fastavro.reader(handle, reader_schema=fastavro.parse_schema(reader_json) if reader_json else None)
+            shape = reader_json or json.loads(avro.metadata["avro.schema"])
+            for row in avro:
+                yield Record(values.to_spark_value(shape, row) if isinstance(row, dict) else {"value": row}, index)
                 index += 1
+    except SchemaResolutionError as exc:
+        yield Record(None, index, f"the file's writer schema cannot be resolved onto avroSchema: {exc}")
     except Exception as exc:  # fastavro raises ValueError, EOFError, StopIteration variants...
         yield Record(None, index, f"corrupt Avro file: {type(exc).__name__}: {exc}")
 

@@ -88,6 +88,11 @@ class CloudFilesOptions:
             reader_options=lowered,
         )
 
+    @property
+    def avro_schema(self) -> str | None:
+        """``avroSchema``: the reader schema Avro files are resolved onto (their writer schemas may differ)."""
+        return self.reader_options.get("avroschema") if self.format == "avro" else None
+
     def effective_mode(self, schema_given: bool) -> str:
         """Databricks's default: ``none`` with a given schema, ``addNewColumns`` when inferring."""
         return self.evolution_mode or ("none" if schema_given else "addNewColumns")

@@ -110,6 +110,16 @@ def _declared_struct(declared: Any) -> T.StructType | None:
         return None
 
 
+def as_nullable(dtype: T.DataType) -> Any:
+    if isinstance(dtype, T.StructType):
+        return T.StructType([T.StructField(f.name, as_nullable(f.dataType), True) for f in dtype.fields])
+    if isinstance(dtype, T.ArrayType):
+        return T.ArrayType(as_nullable(dtype.elementType), True)
+    if isinstance(dtype, T.MapType):
+        return T.MapType(dtype.keyType, as_nullable(dtype.valueType), True)
+    return dtype
+
+
 def apply_hints(struct: T.StructType, hints: str | None) -> T.StructType:
     """``cloudFiles.schemaHints``: top-level ``name type`` pairs override or add columns."""
     if not hints:
@@ -159,6 +169,12 @@ def resolve(options: CloudFilesOptions) -> tuple[T.StructType, bool]:
         text = options.user_schema.strip()
         given = T.StructType.fromJson(json.loads(text)) if text.startswith("{") else parse_struct(text)
         return apply_hints(given, options.schema_hints), True
+    if options.avro_schema:
+        reader = to_spark(json.loads(options.avro_schema))
+        if not isinstance(reader, T.StructType):
+            raise ValueError("avroSchema must be an Avro record schema.")
+        # File sources read every column as nullable (a rescued row has no values), as Spark does.
+        return apply_hints(as_nullable(reader), options.schema_hints), True
     persisted = load_persisted(options.schema_location)
     if persisted is not None:
         return persisted, False

@@ -142,7 +142,7 @@ class FileRows:
         extras.add(self.rescue or "")
         self.data_fields = [f for f in output_schema.fields if f.name not in extras]
         self.with_metadata = METADATA in output_schema.names
-        self.schema_given = options.user_schema is not None
+        self.schema_given = options.user_schema is not None or options.avro_schema is not None
         self.mode = options.effective_mode(self.schema_given)
         self.metadata = {
             "file_path": self.path.as_uri(), "file_name": self.path.name, "file_size": entry.size,

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from palindrom.cli import quality_cmd, query_cmd, run_cmd
+from palindrom.cli import kafka_cmd, quality_cmd, query_cmd, registry_cmd, run_cmd
 
 DEFAULT_STORAGE = Path(".pipelines")
 
@@ -52,6 +52,26 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument("--dir", type=Path, help="Rules folder (default: expectations/).")
     check.add_argument("--storage", type=Path, default=DEFAULT_STORAGE)
     check.add_argument("--database", help="Check constraints against this local schema's tables too.")
+    registry = sub.add_parser("registry", help="Schema lifecycle between schemas/ and the schema registry.")
+    registry.add_argument("action", choices=("check", "publish", "pull"),
+                          help="check: CI gate; publish: register new versions (dry run first); pull: lockfile.")
+    registry.add_argument("--env", default="local", help="Environment in conf/ whose registry to use.")
+    registry.add_argument("--schemas", type=Path, help="Schemas folder (default: schemas/).")
+    registry.add_argument("--url", help="Registry base URL, overriding the environment's palindrom.registry.url.")
+    registry.add_argument("--lockfile", choices=("require", "ignore"), default="require",
+                          help="check: fail when the environment's lockfile is not current (default), or not. "
+                               "Deployments ignore it: publish writes the lockfile that is deployed.")
+    kafka = sub.add_parser("kafka", help="Send records to an environment's Kafka topic.")
+    kafka_sub = kafka.add_subparsers(dest="action", required=True)
+    send = kafka_sub.add_parser("send", help="Avro-encode JSON-lines records with the registry schema and send them.")
+    send.add_argument("file", type=Path, help="JSON lines, one record per line.")
+    send.add_argument("--env", default="development")
+    send.add_argument("--group", default="palindrom.events")
+    send.add_argument("--artifact", default="app_event")
+    send.add_argument("--wire-format", help="Override palindrom.kafka.wire_format.")
+    send.add_argument("--bootstrap-servers", help="Override palindrom.kafka.bootstrap_servers.")
+    send.add_argument("--registry-url", help="Override palindrom.registry.url ('local': schemas/).")
+    send.add_argument("--timeout", type=float, help="Seconds to wait for delivery (default 30).")
     return root
 
 
@@ -67,6 +87,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_cmd.run(args)
     if args.command == "quality":
         return quality_cmd.report(args)
+    if args.command == "kafka":
+        return kafka_cmd.send(args)
+    if args.command == "registry":
+        return registry_cmd.run(args)
     if args.command == "expectations":
         return quality_cmd.check(args)
     return query_cmd.run(args)

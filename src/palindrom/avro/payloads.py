@@ -1,0 +1,133 @@
+"""Decode framed Avro payloads (Kafka message values) in Arrow batches: ``DataFrame.mapInArrow``.
+
+For each message: unframe (``wire``), fetch the writer schema by its id from the registry (cached
+per worker), resolve it onto the reader schema with fastavro, convert to Spark's Avro mapping.
+Nothing fails the stream and nothing is lost: a message that cannot be decoded keeps its raw
+bytes and position and gets ``decode_error`` saying why; ``split`` separates the two.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import fastavro
+import pyarrow as pa
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from palindrom.autoloader import coerce
+from palindrom.avro import spark_types, values, wire
+from palindrom.registry.errors import NotFound
+
+PAYLOAD = "payload"
+ERROR = "decode_error"
+SCHEMA_ID_KIND = "schema_id_kind"
+SCHEMA_ID = "schema_id"
+
+
+@dataclass(frozen=True)
+class PayloadDecoder:
+    """Picklable: shipped to the Python workers, which connect to the registry themselves."""
+
+    wire_format: wire.WireFormat
+    reader_schema: str                         # JSON, normally the registry's latest version
+    registry: tuple[tuple[str, str], ...]      # palindrom.registry.* settings without the prefix
+    environment: str
+    schemas_dir: str
+    value_column: str = "value"
+    headers_column: str | None = "headers"     # Kafka's array<struct<key: string, value: binary>>
+
+    @property
+    def payload_type(self) -> T.StructType:
+        converted = spark_types.to_spark(json.loads(self.reader_schema))
+        if not isinstance(converted, T.StructType):
+            raise ValueError("the reader schema must be an Avro record")
+        return converted
+
+    def output_schema(self, input_schema: T.StructType) -> T.StructType:
+        return T.StructType([*input_schema.fields, T.StructField(PAYLOAD, self.payload_type, True),
+                             T.StructField(SCHEMA_ID_KIND, T.StringType(), True),
+                             T.StructField(SCHEMA_ID, T.LongType(), True), T.StructField(ERROR, T.StringType(), True)])
+
+    def decode(self, frame: DataFrame) -> DataFrame:
+        output = self.output_schema(frame.schema)
+        return frame.mapInArrow(lambda batches: self.batches(batches, output), output)
+
+    # -- worker side -----------------------------------------------------------------------
+    @property
+    def _cache(self) -> dict[str, Any]:
+        """Per Python worker process, shared by every task and micro-batch it runs for this decoder."""
+        return _WORKER_CACHE.setdefault(self, {})
+
+    def _source(self) -> Any:
+        cache = self._cache
+        if "source" not in cache:
+            from palindrom.registry.connect import connect
+
+            cache["source"] = connect(dict(self.registry), self.environment, Path(self.schemas_dir))
+            cache["reader"] = fastavro.parse_schema(json.loads(self.reader_schema))
+            cache["writers"] = {}
+        return cache["source"]
+
+    def _writer(self, ref: wire.SchemaRef) -> Any:
+        writers: dict[wire.SchemaRef, Any] = self._cache["writers"]
+        if ref not in writers:
+            writers[ref] = fastavro.parse_schema(json.loads(self._source().schema(ref)))
+        return writers[ref]
+
+    def one(self, value: bytes | None, headers: dict[str, bytes]) -> tuple[Any, wire.SchemaRef | None, str | None]:
+        """(payload row, schema reference, None) or (None, reference if known, why it failed)."""
+        self._source()
+        ref = None
+        try:
+            ref, body = wire.unframe(self.wire_format, value, headers)
+            writer = self._writer(ref)
+        except wire.WireError as exc:
+            return None, ref, f"{self.wire_format} framing: {exc}"
+        except NotFound as exc:
+            return None, ref, f"unknown writer schema {ref.kind if ref else ''} {ref.id if ref else ''}: {exc}"
+        buffer = io.BytesIO(body)
+        try:
+            datum = fastavro.schemaless_reader(buffer, writer, self._cache["reader"])
+        except fastavro.read.SchemaResolutionError as exc:
+            return None, ref, f"writer schema {ref.kind} {ref.id} cannot be resolved onto the reader schema: {exc}"
+        except Exception as exc:  # truncated or corrupt bodies raise EOFError, ValueError, IndexError, ...
+            return None, ref, f"truncated or corrupt Avro body ({type(exc).__name__}: {exc})"
+        if buffer.tell() != len(body):
+            return None, ref, (f"{len(body) - buffer.tell()} bytes left after the record: not "
+                               f"{self.wire_format} framing, or a different writer schema")
+        try:
+            row = coerce.coerce(values.to_spark_value(json.loads(self.reader_schema), datum), self.payload_type)
+        except (coerce.Mismatch, ValueError) as exc:
+            return None, ref, f"decoded record does not fit the reader schema's Spark type: {exc}"
+        return row, ref, None
+
+    def batches(self, batches: Iterator[pa.RecordBatch], output: T.StructType) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            rows = batch.to_pylist()
+            builder = coerce.BatchBuilder(output)
+            for row in rows:
+                headers = {h["key"]: h["value"] for h in row.get(self.headers_column) or []} \
+                    if self.headers_column else {}
+                payload, ref, error = self.one(row[self.value_column], headers)
+                builder.add({**row, PAYLOAD: payload, SCHEMA_ID_KIND: ref.kind if ref else None,
+                             SCHEMA_ID: ref.id if ref else None, ERROR: error})
+            yield builder.flush()
+
+
+_WORKER_CACHE: dict[PayloadDecoder, dict[str, Any]] = {}
+
+
+def split(decoded: DataFrame, position: list[str]) -> tuple[DataFrame, DataFrame]:
+    """(decoded rows: payload fields + position + schema id, dead letters: raw bytes + position + reason)."""
+    ok: Column = F.col(ERROR).isNull()
+    good = decoded.where(ok).select(f"{PAYLOAD}.*", *position, SCHEMA_ID_KIND, SCHEMA_ID)
+    dead = decoded.where(~ok).select(F.col("value").alias("raw_value"), *position, SCHEMA_ID_KIND, SCHEMA_ID,
+                                     F.col(ERROR).alias("reason"))
+    return good, dead

@@ -1,0 +1,1 @@
+"""Kafka: the bronze source on Databricks and the producer that writes each wire format."""

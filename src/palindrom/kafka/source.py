@@ -1,0 +1,70 @@
+"""The bronze Kafka source on Databricks: Spark's Kafka source plus the registry-driven decoder.
+
+Settings come from the pipeline configuration (``conf/<env>.yml``), keys ``palindrom.kafka.*``:
+``bootstrap_servers``, ``topic``, ``wire_format`` (apicurio3|apicurio2|headers|confluent),
+``starting_offsets``, ``security_protocol`` and, for SASL, ``sasl_mechanism`` with credentials from
+the secret scope ``secret_scope`` (keys ``username``/``password``). Not available locally: no broker
+and no Kafka connector exist on these machines; local runs read the same events from files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from pyspark.sql import DataFrame, SparkSession
+
+from palindrom.avro import wire
+from palindrom.avro.payloads import PayloadDecoder
+from palindrom.registry import pipeline
+from palindrom.registry.auth import databricks_secret
+
+PREFIX = "palindrom.kafka."
+POSITION = ["topic", "partition", "offset", "timestamp"]
+
+
+def kafka_settings(configuration: Mapping[str, str]) -> dict[str, str]:
+    return {k.removeprefix(PREFIX): v for k, v in configuration.items() if k.startswith(PREFIX)}
+
+
+def kafka_options(configuration: Mapping[str, str],
+                  secret: Callable[[str, str], str] = databricks_secret) -> dict[str, str]:
+    """The Kafka source options for Spark; SASL credentials are read from the secret scope here."""
+    settings = kafka_settings(configuration)
+    missing = [k for k in ("bootstrap_servers", "topic") if not settings.get(k)]
+    if missing:
+        raise ValueError(f"Kafka source needs {', '.join(PREFIX + k for k in missing)} in conf/.")
+    options = {"kafka.bootstrap.servers": settings["bootstrap_servers"], "subscribe": settings["topic"],
+               "startingOffsets": settings.get("starting_offsets", "earliest"), "includeHeaders": "true",
+               "failOnDataLoss": "true"}
+    protocol = settings.get("security_protocol")
+    if protocol:
+        options["kafka.security.protocol"] = protocol
+    if settings.get("sasl_mechanism"):
+        scope = settings.get("secret_scope")
+        if not scope:
+            raise ValueError(f"{PREFIX}sasl_mechanism needs {PREFIX}secret_scope for the credentials.")
+        user, password = secret(scope, "username"), secret(scope, "password")
+        module = ("org.apache.kafka.common.security.scram.ScramLoginModule"
+                  if settings["sasl_mechanism"].startswith("SCRAM") else
+                  "org.apache.kafka.common.security.plain.PlainLoginModule")
+        options["kafka.sasl.mechanism"] = settings["sasl_mechanism"]
+        options["kafka.sasl.jaas.config"] = f'kafkashaded.{module} required username="{user}" password="{password}";'
+    return options
+
+
+def decoder_for(configuration: Mapping[str, str], group: str, artifact: str) -> PayloadDecoder:
+    """A decoder whose reader schema is the registry's latest version of the artifact."""
+    registry_source, registry, environment, schemas = pipeline.source(configuration)
+    reader = registry_source.latest(group, artifact)
+    fmt = configuration.get(PREFIX + "wire_format", "apicurio3")
+    if fmt not in wire.WIRE_FORMATS:
+        raise ValueError(f"{PREFIX}wire_format must be one of {', '.join(wire.WIRE_FORMATS)}; got '{fmt}'.")
+    return PayloadDecoder(fmt, reader.content, tuple(sorted(registry.items())), environment, schemas)
+
+
+def read_kafka(spark: SparkSession, configuration: Mapping[str, str], group: str,
+               artifact: str) -> DataFrame:
+    """Kafka messages decoded with their writer schemas onto the registry's reader schema; every
+    message is kept: ``decode_error`` is set on those that could not be decoded (see payloads.split)."""
+    raw = spark.readStream.format("kafka").options(**kafka_options(configuration)).load()
+    return decoder_for(configuration, group, artifact).decode(raw)

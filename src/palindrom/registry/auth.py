@@ -1,0 +1,151 @@
+"""Registry authentication: none, HTTP basic, or OIDC client credentials with a cached token.
+
+Credentials come from the environment (``<PREFIX>_USERNAME``/``_PASSWORD`` or ``_CLIENT_ID``/
+``_CLIENT_SECRET``) or a Databricks secret scope; never from files in the repository. Secrets are
+kept in ``Secret`` objects whose ``repr`` hides them, so they cannot reach logs or error texts.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import requests
+
+from palindrom.registry.errors import RegistryAuthError, RegistryUnavailable
+
+REFRESH_MARGIN_SECONDS = 30.0
+
+
+class Secret:
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret(****)"
+
+    __str__ = __repr__
+
+
+class Auth(Protocol):
+    def headers(self, session: requests.Session, timeout: float) -> dict[str, str]: ...
+    def invalidate(self) -> None: ...
+
+
+class NoAuth:
+    def headers(self, session: requests.Session, timeout: float) -> dict[str, str]:
+        return {}
+
+    def invalidate(self) -> None:
+        pass
+
+
+@dataclass
+class BasicAuth:
+    username: str
+    password: Secret
+
+    def headers(self, session: requests.Session, timeout: float) -> dict[str, str]:
+        token = base64.b64encode(f"{self.username}:{self.password.reveal()}".encode()).decode()
+        return {"Authorization": f"Basic {token}"}
+
+    def invalidate(self) -> None:
+        pass
+
+
+@dataclass
+class OidcClientCredentials:
+    """OAuth2 client-credentials grant (Keycloak and others); the token is reused until shortly
+    before it expires, and fetched again after a 401."""
+
+    token_url: str
+    client_id: str
+    client_secret: Secret
+    scope: str | None = None
+    clock: Callable[[], float] = time.monotonic
+    _token: str | None = field(default=None, repr=False)
+    _expires: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    fetched: int = 0
+
+    def headers(self, session: requests.Session, timeout: float) -> dict[str, str]:
+        with self._lock:
+            if self._token is None or self.clock() >= self._expires - REFRESH_MARGIN_SECONDS:
+                self._fetch(session, timeout)
+            return {"Authorization": f"Bearer {self._token}"}
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._token = None
+
+    def _fetch(self, session: requests.Session, timeout: float) -> None:
+        form = {"grant_type": "client_credentials", "client_id": self.client_id,
+                "client_secret": self.client_secret.reveal()}
+        if self.scope:
+            form["scope"] = self.scope
+        try:
+            response = session.post(self.token_url, data=form, timeout=timeout)
+        except requests.RequestException as exc:
+            raise RegistryUnavailable(f"token endpoint {self.token_url} unreachable: {type(exc).__name__}") from None
+        if response.status_code != 200:
+            raise RegistryAuthError(f"token endpoint {self.token_url} refused client '{self.client_id}' "
+                                    f"(HTTP {response.status_code}); check the client id and secret.",
+                                    response.status_code)
+        body = response.json()
+        self._token = str(body["access_token"])
+        self._expires = self.clock() + float(body.get("expires_in", 300))
+        self.fetched += 1
+
+
+def from_settings(settings: Mapping[str, Any], environ: Mapping[str, str] | None = None,
+                  secret_lookup: Callable[[str, str], str] | None = None) -> Auth:
+    """Build the auth a ``conf/<env>.yml`` registry section asks for.
+
+    ``auth: none | basic | oidc``. Each credential is read from the environment variable
+    ``<credentials_env>_USERNAME|_PASSWORD|_CLIENT_ID|_CLIENT_SECRET`` (default prefix
+    ``PALINDROM_REGISTRY``) when set, else from the Databricks secret scope ``secret_scope`` (keys
+    ``username``/``password`` or ``client-id``/``client-secret``).
+    """
+    kind = str(settings.get("auth", "none")).lower()
+    if kind == "none":
+        return NoAuth()
+    env = os.environ if environ is None else environ
+    prefix = str(settings.get("credentials_env", "PALINDROM_REGISTRY"))
+    scope = settings.get("secret_scope")
+
+    def read(env_suffix: str, scope_key: str) -> str:
+        name = f"{prefix}_{env_suffix}"
+        value = env.get(name)
+        if value:
+            return value
+        if scope:
+            lookup = secret_lookup or databricks_secret
+            return lookup(str(scope), scope_key)
+        raise RegistryAuthError(f"registry auth '{kind}' needs the environment variable {name} "
+                                f"(or secret_scope in conf/).")
+
+    if kind == "basic":
+        return BasicAuth(read("USERNAME", "username"), Secret(read("PASSWORD", "password")))
+    if kind == "oidc":
+        token_url = settings.get("token_url")
+        if not token_url:
+            raise RegistryAuthError("registry auth 'oidc' needs token_url in conf/.")
+        return OidcClientCredentials(str(token_url), read("CLIENT_ID", "client-id"),
+                                     Secret(read("CLIENT_SECRET", "client-secret")), settings.get("scope"))
+    raise RegistryAuthError(f"unknown registry auth '{kind}'; use none, basic or oidc.")
+
+
+def databricks_secret(scope: str, key: str) -> str:
+    """A secret from a Databricks secret scope (databricks-sdk; values arrive base64-encoded)."""
+    from databricks.sdk import WorkspaceClient
+
+    value = WorkspaceClient().secrets.get_secret(scope, key).value or ""
+    return base64.b64decode(value).decode()

@@ -1,0 +1,279 @@
+"""A local HTTP server that answers as Apicurio Registry 3.x or 2.x does (NOTES §4).
+
+3.x serves REST v3 (``branch=latest``; the literal ``latest`` is just an unknown version there),
+v2 and ccompat; 2.x serves v2 and ccompat only. Errors are problem-details JSON (v3: ``title``,
+``detail``, ``status``, ``name``; v2: ``error_code``, ``message``, ``name``). Rule violations answer
+409 up to 3.2 and 400 from 3.3, always with ``name: RuleViolationException`` and ``causes``.
+Auth: none, basic, or bearer tokens from a client-credentials token endpoint (``/token``).
+Faults on demand: the next requests fail with a status, drop the connection, or answer slowly.
+
+Its BACKWARD check is deliberately its own, simpler than the project's: added fields need a
+default, kept fields keep their type (int->long and float->double allowed), enum symbols may only grow.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlparse
+
+
+@dataclass
+class Version:
+    version: str
+    global_id: int
+    content_id: int
+    content: str
+
+
+@dataclass
+class FakeApicurio:
+    server_version: str = "3.3.0"                 # "3.2.0": violations are 409; "2.6.0": no REST v3
+    auth: str = "none"                            # none | basic | oidc
+    username: str = "registry-user"
+    password: str = ""
+    client_id: str = "pipelines"
+    client_secret: str = ""
+    token_lifetime: int = 300
+    compatibility: dict[str, str] = field(default_factory=dict)   # group -> rule (group level)
+    artifacts: dict[tuple[str, str], list[Version]] = field(default_factory=dict)
+    faults: list[Any] = field(default_factory=list)   # per request: int status, "drop", or ("slow", seconds)
+    requests: list[str] = field(default_factory=list)
+    tokens: dict[str, float] = field(default_factory=dict)
+    url: str = ""
+
+    @property
+    def v3(self) -> bool:
+        return self.server_version.startswith("3")
+
+    def add(self, group: str, artifact: str, content: str) -> Version:
+        versions = self.artifacts.setdefault((group, artifact), [])
+        contents = {v.content_id: v.content for vs in self.artifacts.values() for v in vs}
+        digest = {hashlib.sha256(c.encode()).hexdigest(): i for i, c in contents.items()}
+        content_id = digest.get(hashlib.sha256(content.encode()).hexdigest(), max(contents, default=0) + 1)
+        global_id = 1 + max((v.global_id for vs in self.artifacts.values() for v in vs), default=0)
+        found = Version(str(len(versions) + 1), global_id, content_id, content)
+        versions.append(found)
+        return found
+
+    def find(self, kind: str, ident: int) -> Version | None:
+        for versions in self.artifacts.values():
+            for v in versions:
+                if (v.global_id if kind == "globalIds" else v.content_id) == ident:
+                    return v
+        return None
+
+    def violations(self, group: str, artifact: str, content: str) -> list[dict[str, str]]:
+        try:
+            new = json.loads(content)
+        except json.JSONDecodeError as exc:
+            return [{"description": f"Syntax violation for Avro artifact: {exc}", "context": "/"}]
+        versions = self.artifacts.get((group, artifact))
+        if self.compatibility.get(group, "NONE") != "BACKWARD" or not versions:
+            return []
+        old = json.loads(versions[-1].content)
+        before = {f["name"]: f for f in old.get("fields", [])}
+        found = []
+        for f in new.get("fields", []):
+            if f["name"] not in before:
+                if "default" not in f:
+                    found.append({"description": f"READER_FIELD_MISSING_DEFAULT_VALUE: {f['name']}",
+                                  "context": f"/fields/{f['name']}"})
+                continue
+            was, now = before[f["name"]]["type"], f["type"]
+            if was == now or (was, now) in (("int", "long"), ("float", "double"), (["null", "int"], ["null", "long"])):
+                continue
+            if isinstance(was, dict) and isinstance(now, dict) and was.get("type") == now.get("type") == "enum":
+                if set(was["symbols"]) <= set(now["symbols"]):
+                    continue
+            found.append({"description": f"TYPE_MISMATCH: {f['name']} changed from {json.dumps(was)} "
+                                         f"to {json.dumps(now)}", "context": f"/fields/{f['name']}"})
+        return found
+
+    def __enter__(self) -> FakeApicurio:
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def _handler(fake: FakeApicurio) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            self._serve("GET")
+
+        def do_POST(self) -> None:
+            self._serve("POST")
+
+        def do_PUT(self) -> None:
+            self._serve("PUT")
+
+        def _serve(self, method: str) -> None:
+            parsed = urlparse(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length).decode() if length else ""
+            fake.requests.append(f"{method} {parsed.path}")
+            if fake.faults:
+                fault = fake.faults.pop(0)
+                if fault == "drop":
+                    self.close_connection = True
+                    self.connection.close()
+                    return
+                if isinstance(fault, tuple):
+                    time.sleep(fault[1])
+                else:
+                    return self._problem(int(fault), "Internal Server Error", "injected failure", "RegistryException")
+            if parsed.path == "/token":
+                return self._token(body)
+            if not self._authorised():
+                return
+            query = {k: v[0] for k, v in parse_qs(parsed.query).items()}
+            parts = [unquote(p) for p in parsed.path.strip("/").split("/")]
+            if parts[:2] == ["apis", "ccompat"] and parts[3:5] == ["schemas", "ids"]:
+                found = fake.find("contentIds", int(parts[5]))
+                if found is None:
+                    return self._send(404, {"error_code": 40403, "message": "Schema not found"})
+                return self._send(200, {"schema": found.content})
+            if parts[:2] != ["apis", "registry"] or (parts[2] == "v3" and not fake.v3):
+                return self._problem(404, "Not Found", f"No endpoint {parsed.path}", "NotFoundException")
+            return self._registry(method, parts[2], parts[3:], query, body)
+
+        def _authorised(self) -> bool:
+            header = self.headers.get("Authorization", "")
+            if fake.auth == "basic":
+                expected = base64.b64encode(f"{fake.username}:{fake.password}".encode()).decode()
+                if header != f"Basic {expected}":
+                    self._problem(401, "Unauthorized", "Authentication required", "NotAuthorizedException",
+                                  {"WWW-Authenticate": 'Basic realm="apicurio-registry"'})
+                    return False
+            if fake.auth == "oidc":
+                token = header.removeprefix("Bearer ")
+                if fake.tokens.get(token, 0) < time.monotonic():
+                    self._problem(401, "Unauthorized", "Bearer token missing, expired or revoked",
+                                  "NotAuthorizedException", {"WWW-Authenticate": 'Bearer realm="registry"'})
+                    return False
+            return True
+
+        def _token(self, body: str) -> None:
+            form = {k: v[0] for k, v in parse_qs(body).items()}
+            if (form.get("grant_type") != "client_credentials" or form.get("client_id") != fake.client_id
+                    or form.get("client_secret") != fake.client_secret):
+                return self._send(401, {"error": "unauthorized_client", "error_description": "Invalid client"})
+            token = secrets.token_hex(16)
+            fake.tokens[token] = time.monotonic() + fake.token_lifetime
+            return self._send(200, {"access_token": token, "token_type": "Bearer", "expires_in": fake.token_lifetime})
+
+        def _registry(self, method: str, api: str, parts: list[str], query: dict[str, str], body: str) -> None:
+            if parts[:2] == ["system", "info"]:
+                return self._send(200, {"name": "Apicurio Registry (fake)", "version": fake.server_version})
+            if parts[:1] == ["ids"] and len(parts) == 3:
+                found = fake.find(parts[1], int(parts[2]))
+                if found is None:
+                    return self._problem(404, "Not Found", f"No content with id '{parts[2]}' was found.",
+                                         "ContentNotFoundException")
+                return self._send(200, found.content, raw=True)
+            if parts[:1] == ["admin"] or parts[-2:] == ["rules", "COMPATIBILITY"]:
+                group_rule = parts[:1] == ["groups"] and len(parts) == 4 and api == "v3"
+                rule = fake.compatibility.get(parts[1]) if group_rule else None
+                if rule is None:
+                    return self._problem(404, "Not Found", "No rule named 'COMPATIBILITY' was found.",
+                                         "RuleNotFoundException")
+                return self._send(200, {"ruleType": "COMPATIBILITY", "config": rule})
+            if parts[:1] != ["groups"] or len(parts) < 3:
+                return self._problem(404, "Not Found", "/".join(parts), "NotFoundException")
+            group = parts[1]
+            if method == "POST" and len(parts) == 3:
+                return self._create(api, group, query, body)
+            artifact = parts[3]
+            versions = fake.artifacts.get((group, artifact))
+            if versions is None:
+                return self._problem(404, "Not Found", f"No artifact with ID '{artifact}' in group '{group}' "
+                                     "was found.", "ArtifactNotFoundException")
+            rest = parts[4:]
+            if method == "PUT" and rest == ["test"]:
+                causes = fake.violations(group, artifact, body)
+                return self._violation(causes) if causes else self._send(204, None)
+            if rest == ["versions"]:
+                listed = [{"version": v.version, "globalId": v.global_id, "contentId": v.content_id} for v in versions]
+                return self._send(200, {"count": len(listed), "versions": listed})
+            if len(rest) >= 2 and rest[0] == "versions":
+                expr = rest[1]
+                latest = "branch=latest" if api == "v3" else "latest"
+                found = versions[-1] if expr == latest else next((v for v in versions if v.version == expr), None)
+                if found is None:
+                    return self._problem(404, "Not Found", f"No version '{expr}' found for artifact with ID "
+                                         f"'{artifact}' in group '{group}'.", "VersionNotFoundException")
+                meta = {"groupId": group, "artifactId": artifact, "version": found.version,
+                        "globalId": found.global_id, "contentId": found.content_id, "artifactType": "AVRO"}
+                if (api == "v3" and rest[2:] == ["content"]) or (api == "v2" and rest[2:] == []):
+                    return self._send(200, found.content, raw=True)
+                if (api == "v3" and rest[2:] == []) or (api == "v2" and rest[2:] == ["meta"]):
+                    return self._send(200, meta)
+            return self._problem(404, "Not Found", "/".join(parts), "NotFoundException")
+
+        def _create(self, api: str, group: str, query: dict[str, str], body: str) -> None:
+            if api == "v3":
+                request = json.loads(body)
+                artifact, content = request["artifactId"], request["firstVersion"]["content"]["content"]
+                if query.get("ifExists") != "FIND_OR_CREATE_VERSION":
+                    return self._problem(400, "Bad Request", "unsupported ifExists", "BadRequestException")
+            else:
+                artifact, content = self.headers["X-Registry-ArtifactId"], body
+            existing = fake.artifacts.get((group, artifact), [])
+            same = next((v for v in existing if json.loads(v.content) == json.loads(content)), None) \
+                if api == "v3" else (existing[-1] if existing and existing[-1].content == content else None)
+            if same is None:
+                causes = fake.violations(group, artifact, content)
+                if causes:
+                    return self._violation(causes)
+            if query.get("dryRun") == "true":
+                return self._send(200, {"artifact": {"groupId": group, "artifactId": artifact}})
+            found = same or fake.add(group, artifact, content)
+            meta = {"groupId": group, "artifactId": artifact, "version": found.version,
+                    "globalId": found.global_id, "contentId": found.content_id}
+            return self._send(200, {"artifact": meta, "version": meta} if api == "v3" else meta)
+
+        def _violation(self, causes: list[dict[str, str]]) -> None:
+            status = 409 if fake.server_version < "3.3" else 400
+            self._problem(status, "Conflict" if status == 409 else "Bad Request",
+                          "Incompatible artifact: the COMPATIBILITY rule failed.", "RuleViolationException",
+                          causes=causes)
+
+        def _problem(self, status: int, title: str, detail: str, name: str, headers: dict[str, str] | None = None,
+                     causes: list[dict[str, str]] | None = None) -> None:
+            if fake.v3:
+                body: dict[str, Any] = {"status": status, "title": title, "detail": detail, "name": name}
+            else:
+                body = {"error_code": status, "message": detail, "name": name}
+            if causes is not None:
+                body["causes"] = causes
+            self._send(status, body, headers=headers, problem=fake.v3)
+
+        def _send(self, status: int, body: Any, raw: bool = False, headers: dict[str, str] | None = None,
+                  problem: bool = False) -> None:
+            data = b"" if body is None else (body.encode() if raw else json.dumps(body).encode())
+            self.send_response(status)
+            self.send_header("Content-Type", "application/problem+json" if problem else "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            for k, v in (headers or {}).items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(data)
+
+    return Handler

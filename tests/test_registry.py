@@ -1,0 +1,252 @@
+"""The registry client against a local server answering as Apicurio 3.x and 2.x, the schemas/
+registry and lockfile, and the `pipelines registry` lifecycle commands."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import secrets
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from conftest import REPO, cli, closed_port
+from fakes.apicurio import FakeApicurio
+
+from palindrom.avro.wire import SchemaRef
+from palindrom.logs import JsonLogger
+from palindrom.registry import auth as registry_auth
+from palindrom.registry.client import RegistryClient
+from palindrom.registry.connect import FallbackRegistry, connect
+from palindrom.registry.errors import NotFound, RegistryAuthError, RegistryUnavailable, RuleViolation
+from palindrom.registry.local import LocalRegistry, LockedRegistry
+
+SCHEMAS = REPO / "schemas"
+GROUP = "palindrom.events"
+V1 = (SCHEMAS / GROUP / "app_event" / "v1.avsc").read_text()
+V2 = (SCHEMAS / GROUP / "app_event" / "v2.avsc").read_text()
+V3 = (SCHEMAS / GROUP / "app_event" / "v3.avsc").read_text()
+# Credentials made up per run: a test that finds one in output proves a leak, not a coincidence.
+PASSWORD, CLIENT_SECRET, PROD_SECRET = (f"{name}-{secrets.token_hex(8)}" for name in ("pw", "oidc", "prod"))
+BREAKING = json.dumps({**json.loads(V3), "fields": [*json.loads(V3)["fields"], {"name": "country", "type": "string"}]})
+
+
+def _seeded(fake: FakeApicurio) -> FakeApicurio:
+    fake.add("other", "noise", '{"type": "string"}')   # ids of app_event do not start at 1
+    fake.add(GROUP, "app_event", V1)
+    fake.add(GROUP, "app_event", V2)
+    return fake
+
+
+@pytest.mark.parametrize(("server", "api"), [("3.3.0", "v3"), ("3.2.0", "v3"), ("2.6.0", "v2")])
+def test_reads_latest_versions_and_ids_on_v3_and_v2(server, api):
+    with _seeded(FakeApicurio(server_version=server, compatibility={GROUP: "BACKWARD"})) as fake:
+        client = RegistryClient(fake.url, backoff=0.01)
+        latest = client.latest(GROUP, "app_event")
+        assert client.api == api
+        assert (latest.version, latest.global_id, latest.content_id) == ("2", 3, 3)
+        assert json.loads(latest.content) == json.loads(V2)
+        assert client.version(GROUP, "app_event", "1").content == V1
+        assert client.versions(GROUP, "app_event") == ["1", "2"]
+        assert client.compatibility(GROUP, "app_event") == ("BACKWARD" if api == "v3" else "NONE")
+        requests_before = len(fake.requests)
+        assert client.schema(SchemaRef("globalId", 2)) == V1        # cached by the version() call above
+        assert len(fake.requests) == requests_before
+        assert client.schema(SchemaRef("contentId", 1)) == '{"type": "string"}'
+        assert client.schema(SchemaRef("confluentId", 2)) == V1     # ccompat: id = contentId
+        with pytest.raises(NotFound, match="No version '7' found"):
+            client.version(GROUP, "app_event", "7")
+        with pytest.raises(NotFound, match="No artifact with ID 'nope'"):
+            client.latest(GROUP, "nope")
+        if api == "v3":   # the literal 'latest' is only a version expression in v2 and ccompat
+            assert f"GET /apis/registry/v3/groups/{GROUP}/artifacts/app_event/versions/branch=latest" in fake.requests
+
+
+@pytest.mark.parametrize(("server", "status"), [("3.2.0", 409), ("3.3.0", 400), ("2.6.0", 409)])
+def test_rule_violations_are_recognised_by_body_409_and_400(server, status):
+    with _seeded(FakeApicurio(server_version=server, compatibility={GROUP: "BACKWARD"})) as fake:
+        fake.compatibility = {GROUP: "BACKWARD"}
+        client = RegistryClient(fake.url)
+        with pytest.raises(RuleViolation) as caught:
+            client.register(GROUP, "app_event", BREAKING, dry_run=True)
+        assert caught.value.status == status
+        assert caught.value.causes == ["READER_FIELD_MISSING_DEFAULT_VALUE: country (/fields/country)"]
+        assert client.register(GROUP, "app_event", V3, dry_run=True) is None
+        assert client.versions(GROUP, "app_event") == ["1", "2"]            # a dry run writes nothing
+        written = client.register(GROUP, "app_event", V3)
+        assert written is not None and written.version == "3"
+        assert client.latest(GROUP, "app_event").version == "3"             # the latest cache was dropped
+        again = client.register(GROUP, "app_event", V3)                      # identical content: found
+        assert again is not None and again.version == "3"
+
+
+def test_retries_connection_drops_and_5xx_with_backoff_but_not_4xx():
+    with _seeded(FakeApicurio()) as fake:
+        client = RegistryClient(fake.url, retries=3, backoff=0.01, api="v3")
+        fake.faults = [503, "drop", 500]
+        assert client.version(GROUP, "app_event", "1").content == V1
+        assert len(fake.requests) == 5           # 3 failures + metadata + content
+        fake.requests.clear()
+        with pytest.raises(NotFound):
+            client.version(GROUP, "app_event", "9")
+        assert len(fake.requests) == 1           # a 404 is an answer, not an outage
+        fake.requests.clear()
+        fake.faults = [503] * 10
+        with pytest.raises(RegistryUnavailable, match="after 4 attempts: HTTP 503"):
+            client.version(GROUP, "app_event", "1")
+        assert len(fake.requests) == 4
+        fake.faults = [("slow", 1.0)]
+        slow = RegistryClient(fake.url, timeout=0.3, retries=1, backoff=0.01, api="v3")
+        assert slow.version(GROUP, "app_event", "2").version == "2"   # timed out once, then answered
+
+
+def test_basic_auth_and_a_clear_error_without_the_password():
+    with _seeded(FakeApicurio(auth="basic", password=PASSWORD)) as fake:
+        env = {"PALINDROM_REGISTRY_USERNAME": "registry-user", "PALINDROM_REGISTRY_PASSWORD": PASSWORD}
+        good = registry_auth.from_settings({"auth": "basic"}, env)
+        assert PASSWORD not in repr(good)
+        assert RegistryClient(fake.url, good).latest(GROUP, "app_event").version == "2"
+        bad = registry_auth.from_settings({"auth": "basic"}, {**env, "PALINDROM_REGISTRY_PASSWORD": "wrong-pw-xyz"})
+        with pytest.raises(RegistryAuthError) as caught:
+            RegistryClient(fake.url, bad).latest(GROUP, "app_event")
+        assert caught.value.status == 401 and "Check the registry credentials" in str(caught.value)
+        assert "wrong-pw-xyz" not in str(caught.value)
+        with pytest.raises(RegistryAuthError, match="PALINDROM_REGISTRY_PASSWORD"):
+            registry_auth.from_settings({"auth": "basic"}, {"PALINDROM_REGISTRY_USERNAME": "u"})
+        # Without environment variables the secret scope answers (on Databricks: dbutils-backed SDK call).
+        asked: list[tuple[str, str]] = []
+
+        def scope(name: str, key: str) -> str:
+            asked.append((name, key))
+            return {"username": "registry-user", "password": PASSWORD}[key]
+
+        from_scope = registry_auth.from_settings({"auth": "basic", "secret_scope": "palindrom-registry"}, {}, scope)
+        assert RegistryClient(fake.url, from_scope).latest(GROUP, "app_event").version == "2"
+        assert asked == [("palindrom-registry", "username"), ("palindrom-registry", "password")]
+
+
+def test_oidc_token_is_cached_refreshed_before_expiry_and_after_revocation():
+    with _seeded(FakeApicurio(auth="oidc", client_secret=CLIENT_SECRET, token_lifetime=120)) as fake:
+        now = [0.0]
+        credentials = registry_auth.OidcClientCredentials(f"{fake.url}/token", "pipelines",
+                                                          registry_auth.Secret(CLIENT_SECRET),
+                                                          clock=lambda: now[0])
+        client = RegistryClient(fake.url, credentials, api="v3")
+        for version in ("1", "2", "1"):
+            client.version(GROUP, "app_event", version)
+        assert credentials.fetched == 1
+        now[0] = 89.0                      # 31 s before expiry: still used
+        client.version(GROUP, "app_event", "2")
+        assert credentials.fetched == 1
+        now[0] = 91.0                      # within 30 s of expiry: fetched again first
+        client.version(GROUP, "app_event", "2")
+        assert credentials.fetched == 2
+        fake.tokens.clear()                # the server revokes every token: one 401, one refetch
+        assert client.version(GROUP, "app_event", "1").content == V1
+        assert credentials.fetched == 3
+        wrong = registry_auth.OidcClientCredentials(f"{fake.url}/token", "pipelines", registry_auth.Secret("nope"))
+        with pytest.raises(RegistryAuthError, match="refused client 'pipelines'") as caught:
+            RegistryClient(fake.url, wrong).latest(GROUP, "app_event")
+        assert "nope" not in str(caught.value) and CLIENT_SECRET not in repr(credentials)
+
+
+def test_outage_falls_back_to_the_lockfile_with_a_warning_and_no_secret(tmp_path):
+    schemas = tmp_path / "schemas"
+    shutil.copytree(SCHEMAS, schemas)
+    local = LocalRegistry(schemas)
+    document = json.loads((schemas / "registry.local.lock.json").read_text())
+    (schemas / "registry.production.lock.json").write_text(json.dumps({**document, "registry": "https://x"}))
+    secret = PROD_SECRET
+    settings = {"url": f"http://127.0.0.1:{closed_port()}", "auth": "oidc", "token_url": "http://127.0.0.1:9/t",
+                "retries": "1"}
+    env = {"PALINDROM_REGISTRY_CLIENT_ID": "pipelines", "PALINDROM_REGISTRY_CLIENT_SECRET": secret}
+    stream = io.StringIO()
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in env.items():
+            patch.setenv(key, value)
+        source = connect(settings, "production", schemas, JsonLogger("production", stream))
+        assert isinstance(source, FallbackRegistry)
+        started = time.monotonic()
+        latest = source.latest(GROUP, "app_event")
+        assert time.monotonic() - started < 5
+    assert latest == local.latest(GROUP, "app_event")
+    assert source.schema(SchemaRef("globalId", 2)) == V2
+    assert source.schema(SchemaRef("contentId", 4)) == local.latest(GROUP, "media_upload").content
+    logged = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert len(logged) == 1 and logged[0]["level"] == "WARN"
+    assert "registry.production.lock.json" in logged[0]["message"] and "unreachable" in logged[0]["message"]
+    assert {"timestamp", "requestId", "service", "environment"} <= set(logged[0])
+    assert secret not in stream.getvalue()
+    with pytest.raises(NotFound, match="not pinned"):
+        LockedRegistry(schemas, "production").schema(SchemaRef("globalId", 99))
+
+
+def _registry(*argv: object) -> tuple[int, str]:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        code = cli("registry", *argv)
+    return code, out.getvalue()
+
+
+def test_local_check_passes_and_catches_an_incompatible_version_and_a_stale_lockfile(tmp_path):
+    schemas = tmp_path / "schemas"
+    shutil.copytree(SCHEMAS, schemas)
+    assert _registry("check", "--schemas", schemas) == (0, _registry("check", "--schemas", schemas)[1])
+    assert "2 artifacts" in _registry("check", "--schemas", schemas)[1]
+    (schemas / GROUP / "app_event" / "v4.avsc").write_text(BREAKING)
+    code, out = _registry("check", "--schemas", schemas)
+    assert code == 1
+    assert "FAIL  palindrom.events/app_event v4: palindrom.events/app_event v4 violates BACKWARD" in out
+    assert "new schema cannot read old data: /country: field added without a default" in out
+    assert "registry.local.lock.json is out of date" in out
+    (schemas / GROUP / "app_event" / "v4.avsc").unlink()
+    (schemas / GROUP / "app_event" / "v3.avsc").write_text(V3.replace('"UNKNOWN"', '"OTHER"'))
+    assert _registry("check", "--schemas", schemas)[0] == 1       # v3 changed: lockfile no longer matches
+
+
+@pytest.mark.parametrize("server", ["3.2.0", "3.3.0", "2.6.0"])
+def test_publish_dry_runs_first_then_check_gates_on_the_registry_rule(tmp_path, server):
+    schemas = tmp_path / "schemas"
+    shutil.copytree(SCHEMAS, schemas)
+    # Locally anything goes; the registry's own group rule is what must stop the change.
+    (schemas / "registry.yml").write_text("groups:\n  palindrom.events:\n    compatibility: NONE\n")
+    with FakeApicurio(server_version=server, compatibility={GROUP: "BACKWARD"}) as fake:
+        fake.add(GROUP, "app_event", V1)
+        code, out = _registry("publish", "--schemas", schemas, "--url", fake.url)
+        assert code == 0, out
+        assert "published palindrom.events/app_event v2 as registry version 2" in out
+        assert "published palindrom.events/media_upload v1 as registry version 1" in out
+        assert [v.version for v in fake.artifacts[(GROUP, "app_event")]] == ["1", "2", "3"]
+        lock = json.loads((schemas / "registry.local.lock.json").read_text())
+        assert lock["registry"] == fake.url
+        assert _registry("check", "--schemas", schemas, "--url", fake.url)[0] == 0
+        assert _registry("publish", "--schemas", schemas, "--url", fake.url)[0] == 0   # idempotent
+        assert len(fake.artifacts[(GROUP, "app_event")]) == 3
+
+        (schemas / GROUP / "app_event" / "v4.avsc").write_text(BREAKING)
+        code, out = _registry("check", "--schemas", schemas, "--url", fake.url)
+        assert code == 1
+        assert "FAIL  palindrom.events/app_event v4: Incompatible artifact" in out
+        assert "READER_FIELD_MISSING_DEFAULT_VALUE: country" in out
+        code, out = _registry("publish", "--schemas", schemas, "--url", fake.url)
+        assert code == 1 and "Nothing was published" in out
+        assert len(fake.artifacts[(GROUP, "app_event")]) == 3
+
+
+def test_a_changed_published_version_is_refused(tmp_path):
+    schemas = tmp_path / "schemas"
+    shutil.copytree(SCHEMAS, schemas)
+    with FakeApicurio() as fake:
+        fake.add(GROUP, "app_event", V1.replace("A user action", "Edited"))
+        code, out = _registry("check", "--schemas", schemas, "--url", fake.url)
+        assert code == 1 and "published versions are immutable" in out
+
+
+def test_schema_files_must_be_numbered_without_gaps(tmp_path):
+    schemas = tmp_path / "schemas"
+    shutil.copytree(SCHEMAS, schemas)
+    Path(schemas / GROUP / "app_event" / "v3.avsc").rename(schemas / GROUP / "app_event" / "v5.avsc")
+    code, out = _registry("check", "--schemas", schemas)
+    assert code == 1 and "versions must be v1..vN without gaps, found [1, 2, 5]" in out
