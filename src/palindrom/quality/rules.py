@@ -14,8 +14,9 @@ rules:
 Loading checks the file's shape: keys, identifier names unique per dataset, a known action, a
 non-empty constraint. ``palindrom.quality.validate`` checks the constraints themselves: statically
 whenever a pipeline loads them, and against the dataset's columns in ``pipelines expectations check``.
-An optional top-level ``schema: <file>.avsc`` names the Avro schema (under ``schemas/``) whose
-columns the constraints may use.
+An optional top-level ``schema`` names the Avro schema whose columns the constraints may use: a
+registry artifact ``<group>/<artifactId>`` (its latest version in ``schemas/``), or a file
+``<name>.avsc`` under ``schemas/``.
 """
 
 from __future__ import annotations
@@ -55,11 +56,12 @@ class DatasetRules:
     dataset: str
     path: Path
     rules: tuple[Rule, ...] = field(default_factory=tuple)
-    schema: str | None = None   # an Avro schema (.avsc) under schemas/ next to expectations/
+    schema: str | None = None   # "<group>/<artifact>" in schemas/, or an .avsc file under schemas/
 
     @property
     def schema_path(self) -> Path | None:
         return None if self.schema is None else self.path.resolve().parent.parent / "schemas" / self.schema
+    # for "group/artifact" this is schemas/<group>/<artifact>, the artifact's folder
 
     def by_action(self, action: Action) -> dict[str, str]:
         return {r.name: r.constraint for r in self.rules if r.action == action}
@@ -84,8 +86,9 @@ def load_file(path: Path) -> DatasetRules:
     if unknown:
         raise RuleError(f"{path}: unknown keys {sorted(unknown)}; allowed: dataset, schema, rules.")
     schema = data.get("schema")
-    if schema is not None and (not isinstance(schema, str) or not schema.endswith(".avsc")):
-        raise RuleError(f"{path}: 'schema' must name an Avro schema file under schemas/, like events.avsc.")
+    if schema is not None and (not isinstance(schema, str) or not (schema.endswith(".avsc") or "/" in schema)):
+        raise RuleError(f"{path}: 'schema' must name a registry artifact like palindrom.events/app_event, "
+                        "or an Avro schema file under schemas/ like events.avsc.")
     dataset = data.get("dataset") or path.stem
     if dataset != path.stem:
         raise RuleError(f"{path}: dataset '{dataset}' must match the file name '{path.stem}.yml'.")

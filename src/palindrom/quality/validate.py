@@ -26,6 +26,8 @@ from pyspark.sql import types as T
 
 from palindrom.avro import spark_types
 from palindrom.quality.rules import DatasetRules, Rule, RuleError
+from palindrom.registry.errors import RegistryError
+from palindrom.registry.local import LocalRegistry
 
 # Functions whose value changes between evaluations of the same row, or that reach outside the row.
 NON_DETERMINISTIC = frozenset({
@@ -102,14 +104,20 @@ def check_static(rules: DatasetRules) -> None:
 
 
 def declared_columns(rules: DatasetRules) -> T.StructType:
-    """The Spark columns of the Avro schema a rules file declares (``schema: name.avsc``)."""
+    """The Spark columns of the Avro schema a rules file declares: the latest version of a registry
+    artifact in ``schemas/`` (``schema: group/artifact``), or a ``.avsc`` file there."""
     path = rules.schema_path
-    if path is None:
+    if path is None or rules.schema is None:
         raise RuleError(f"{rules.path}: declares no 'schema'.")
     try:
-        converted = spark_types.to_spark(json.loads(path.read_text()))
-    except (OSError, ValueError) as exc:
-        raise RuleError(f"{rules.path}: schema {path} cannot be used: {exc}") from exc
+        if rules.schema.endswith(".avsc"):
+            content = path.read_text()
+        else:
+            group, artifact = rules.schema.split("/", 1)
+            content = LocalRegistry(path.parents[1]).latest(group, artifact).content
+        converted = spark_types.to_spark(json.loads(content))
+    except (OSError, ValueError, RegistryError) as exc:
+        raise RuleError(f"{rules.path}: schema {rules.schema} cannot be used: {exc}") from exc
     if not isinstance(converted, T.StructType):
         raise RuleError(f"{rules.path}: schema {path} is not an Avro record.")
     return converted

@@ -37,15 +37,17 @@ class Secret:
 
 class Auth(Protocol):
     def headers(self, session: requests.Session, timeout: float) -> dict[str, str]: ...
-    def invalidate(self) -> None: ...
+    def invalidate(self) -> bool:
+        """Forget cached credentials after a 401; True when asking again could succeed."""
+        ...
 
 
 class NoAuth:
     def headers(self, session: requests.Session, timeout: float) -> dict[str, str]:
         return {}
 
-    def invalidate(self) -> None:
-        pass
+    def invalidate(self) -> bool:
+        return False
 
 
 @dataclass
@@ -57,8 +59,8 @@ class BasicAuth:
         token = base64.b64encode(f"{self.username}:{self.password.reveal()}".encode()).decode()
         return {"Authorization": f"Basic {token}"}
 
-    def invalidate(self) -> None:
-        pass
+    def invalidate(self) -> bool:
+        return False
 
 
 @dataclass
@@ -82,9 +84,10 @@ class OidcClientCredentials:
                 self._fetch(session, timeout)
             return {"Authorization": f"Bearer {self._token}"}
 
-    def invalidate(self) -> None:
+    def invalidate(self) -> bool:
         with self._lock:
             self._token = None
+        return True
 
     def _fetch(self, session: requests.Session, timeout: float) -> None:
         form = {"grant_type": "client_credentials", "client_id": self.client_id,

@@ -69,9 +69,8 @@ class RegistryClient:
             except (requests.ConnectionError, requests.Timeout) as exc:
                 failure = f"{type(exc).__name__} for {method} {path}"
             else:
-                if response.status_code == 401 and not refreshed:
+                if response.status_code == 401 and not refreshed and self.auth.invalidate():
                     refreshed = True              # an expired or revoked token: fetch a new one once
-                    self.auth.invalidate()
                     continue
                 if response.status_code < 500:
                     return self._check(response, method, path)
@@ -169,6 +168,8 @@ class RegistryClient:
         body = self._json("GET", self._base() + self._artifact(group, artifact) + "/versions",
                           params={"limit": 1000} if self.api == "v3" else None)
         items = body.get("versions", body) if isinstance(body, dict) else body
+        if items and isinstance(items[0], dict) and "globalId" in items[0]:
+            items = sorted(items, key=lambda v: int(v["globalId"]))   # creation order, whatever the page order
         return [str(v["version"]) if isinstance(v, dict) else str(v) for v in items]
 
     def compatibility(self, group: str, artifact: str) -> str:
