@@ -71,7 +71,9 @@ class PayloadDecoder:
             from palindrom.registry.connect import connect
 
             cache["source"] = connect(dict(self.registry), self.environment, Path(self.schemas_dir))
-            cache["reader"] = fastavro.parse_schema(json.loads(self.reader_schema))
+            cache["reader_json"] = json.loads(self.reader_schema)
+            cache["reader"] = fastavro.parse_schema(cache["reader_json"])
+            cache["payload_type"] = self.payload_type
             cache["writers"] = {}
         return cache["source"]
 
@@ -103,7 +105,8 @@ class PayloadDecoder:
             return None, ref, (f"{len(body) - buffer.tell()} bytes left after the record: not "
                                f"{self.wire_format} framing, or a different writer schema")
         try:
-            row = coerce.coerce(values.to_spark_value(json.loads(self.reader_schema), datum), self.payload_type)
+            cache = self._cache   # parsed once per worker, not per record
+            row = coerce.coerce(values.to_spark_value(cache["reader_json"], datum), cache["payload_type"])
         except (coerce.Mismatch, ValueError) as exc:
             return None, ref, f"decoded record does not fit the reader schema's Spark type: {exc}"
         return row, ref, None

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import fastavro
-import yaml
 from fastavro.validation import ValidationError, validate
 
 from palindrom.avro import wire
@@ -61,9 +60,11 @@ def _records(path: Path, schema: ArtifactVersion) -> list[tuple[str, dict[str, A
 
 
 def send(args: argparse.Namespace) -> int:
-    conf_file = spec.repo_root() / "conf" / f"{args.env}.yml"
-    configuration = {str(k): str(v) for k, v in
-                     ((yaml.safe_load(conf_file.read_text()) or {}).get("configuration") or {}).items()}
+    try:
+        configuration = spec.environment_configuration(args.env)
+    except spec.ConfigurationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     settings = kafka_settings(configuration)
     if args.bootstrap_servers:
         settings["bootstrap_servers"] = args.bootstrap_servers

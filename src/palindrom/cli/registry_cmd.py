@@ -16,8 +16,6 @@ import json
 import sys
 from pathlib import Path
 
-import yaml
-
 from palindrom.registry import connect
 from palindrom.registry.client import ArtifactVersion, RegistryClient
 from palindrom.registry.errors import NotFound, RegistryError, RuleViolation
@@ -29,12 +27,12 @@ Versions = dict[tuple[str, str], list[ArtifactVersion]]
 
 def run(args: argparse.Namespace) -> int:
     schemas = args.schemas or connect.default_schemas_dir()
-    conf_file = spec.repo_root() / "conf" / f"{args.env}.yml"
-    if not conf_file.exists():
-        print(f"error: no environment '{args.env}' ({conf_file} does not exist)", file=sys.stderr)
+    try:
+        configuration = spec.environment_configuration(args.env)
+    except spec.ConfigurationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
-    configuration = (yaml.safe_load(conf_file.read_text()) or {}).get("configuration") or {}
-    settings = connect.settings_from({str(k): str(v) for k, v in configuration.items()})
+    settings = connect.settings_from(configuration)
     if args.url:
         settings["url"] = args.url
     try:

@@ -17,13 +17,14 @@ from palindrom.avro import wire
 from palindrom.avro.payloads import PayloadDecoder
 from palindrom.registry import pipeline
 from palindrom.registry.auth import databricks_secret
+from palindrom.runtime import spec
 
 PREFIX = "palindrom.kafka."
 POSITION = ["topic", "partition", "offset", "timestamp"]
 
 
 def kafka_settings(configuration: Mapping[str, str]) -> dict[str, str]:
-    return {k.removeprefix(PREFIX): v for k, v in configuration.items() if k.startswith(PREFIX)}
+    return spec.prefixed(configuration, PREFIX)
 
 
 def kafka_options(configuration: Mapping[str, str],

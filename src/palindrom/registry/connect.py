@@ -19,6 +19,7 @@ from palindrom.registry import auth
 from palindrom.registry.client import ArtifactVersion, RegistryClient
 from palindrom.registry.errors import RegistryUnavailable
 from palindrom.registry.local import LocalRegistry, LockedRegistry, SchemaSource
+from palindrom.runtime import spec
 
 PREFIX = "palindrom.registry."
 SCHEMAS_ENV = "PALINDROM_SCHEMAS_DIR"
@@ -30,7 +31,7 @@ def default_schemas_dir() -> Path:
 
 
 def settings_from(configuration: Mapping[str, str]) -> dict[str, str]:
-    return {k.removeprefix(PREFIX): v for k, v in configuration.items() if k.startswith(PREFIX)}
+    return spec.prefixed(configuration, PREFIX)
 
 
 class FallbackRegistry:

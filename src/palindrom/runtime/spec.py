@@ -15,6 +15,7 @@ Values may use ``{repo}``, ``{storage}`` and ``{pipeline_dir}`` placeholders.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,21 @@ def _str_map(path: Path, key: str, value: Any) -> dict[str, str]:
     return {str(k): str(v) for k, v in value.items()}
 
 
+def prefixed(configuration: Mapping[str, str], prefix: str) -> dict[str, str]:
+    """The keys under ``prefix`` (``palindrom.registry.``, ``palindrom.kafka.``), prefix removed."""
+    return {k.removeprefix(prefix): v for k, v in configuration.items() if k.startswith(prefix)}
+
+
+def environment_configuration(env: str) -> dict[str, str]:
+    """The ``configuration`` of ``conf/<env>.yml``; ConfigurationError naming the known ones if absent."""
+    conf_dir = repo_root() / "conf"
+    env_file = conf_dir / f"{env}.yml"
+    if not env_file.is_file():
+        known = sorted(p.stem for p in conf_dir.glob("*.yml"))
+        raise ConfigurationError(f"Unknown environment '{env}': no {env_file}. Known: {', '.join(known)}.")
+    return _str_map(env_file, "configuration", _read_yaml(env_file).get("configuration"))
+
+
 def resolve(target: str | None, env: str, storage: Path) -> PipelineSpec:
     """Resolve NAME (a pipeline of this repo) or PATH (any folder or file of DLT sources)."""
     repo = repo_root()
@@ -101,12 +117,7 @@ def resolve(target: str | None, env: str, storage: Path) -> PipelineSpec:
     database = str(data.get("database") or re.sub(r"\W", "_", name).lower())
     if not _NAME.match(database):
         raise ConfigurationError(f"Database name '{database}' is not a valid identifier.")
-    env_file = repo / "conf" / f"{env}.yml"
-    if not env_file.is_file():
-        known = sorted(p.stem for p in (repo / "conf").glob("*.yml"))
-        raise ConfigurationError(f"Unknown environment '{env}': no {env_file}. Known: {', '.join(known)}.")
-    env_conf = _str_map(env_file, "configuration", _read_yaml(env_file).get("configuration"))
-    conf = {**env_conf, **_str_map(root / SPEC_FILE, "configuration", data.get("configuration"))}
+    conf = {**environment_configuration(env), **_str_map(root / SPEC_FILE, "configuration", data.get("configuration"))}
     values = {"repo": str(repo), "storage": str(storage.resolve()), "pipeline_dir": str(root)}
     conf = {k: v.format(**values) for k, v in conf.items()}
     pipeline = PipelineSpec(name=name, root=root, database=database, libraries=list(libraries), configuration=conf)
