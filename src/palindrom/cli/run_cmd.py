@@ -13,7 +13,7 @@ from palindrom.cli.report import FlowPrinter, print_summary
 from palindrom.logs import JsonLogger
 from palindrom.runtime import lock, server, spec
 from palindrom.runtime.loader import PipelineCodeError
-from palindrom.runtime.runner import PipelineRunError, RunOptions, run_update
+from palindrom.runtime.runner import PipelineRunError, RunOptions, failed_to_start_workers, run_update
 
 
 class _Interrupt:
@@ -63,8 +63,26 @@ def run(args: argparse.Namespace) -> int:
         return 2
 
 
+WORKER_START_RETRIES = 2
+RETRY = -1  # _attempt: the update failed only because Python workers did not start in time
+
+
 def _one_update(spark_server: server.Server, pipeline: spec.PipelineSpec, args: argparse.Namespace,
                 options: RunOptions, log: JsonLogger) -> int:
+    """One update; run again (as a new update) when it failed only because Python workers did not
+    start in time, which says nothing about the data or the code."""
+    for attempt in range(WORKER_START_RETRIES + 1):
+        code = _attempt(spark_server, pipeline, args, options, log, retry=attempt < WORKER_START_RETRIES)
+        if code != RETRY:
+            return code
+        log.warning("update failed: Python workers did not connect back in time; running it again",
+                    pipeline=pipeline.name, attempt=attempt + 1)
+        print("Retrying: Python workers did not start in time (machine overloaded).", file=sys.stderr)
+    return 1
+
+
+def _attempt(spark_server: server.Server, pipeline: spec.PipelineSpec, args: argparse.Namespace,
+             options: RunOptions, log: JsonLogger, retry: bool) -> int:
     printer = FlowPrinter()
     started = time.monotonic()
     log.info("update starting", pipeline=pipeline.name, dry_run=options.dry_run)
@@ -79,6 +97,9 @@ def _one_update(spark_server: server.Server, pipeline: spec.PipelineSpec, args: 
         return 1
     except PipelineRunError as exc:
         print_summary(exc.result, time.monotonic() - started)
+        if retry and failed_to_start_workers(exc.result):
+            log.request_id = exc.result.update_id
+            return RETRY
         print(f"\nUpdate FAILED: {_clean(str(exc), args.verbose)}", file=sys.stderr)
         log.request_id = exc.result.update_id
         log.error("update failed", pipeline=pipeline.name)

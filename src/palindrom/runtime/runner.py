@@ -162,6 +162,20 @@ def _run(spark: SparkSession, graph_id: str, options: RunOptions, checkpoints: P
         raise PipelineRunError(errors, result)
 
 
+_WORKER_START = re.compile(r"Python worker failed to connect back|Timed out while waiting for the Python worker")
+
+
+def failed_to_start_workers(result: UpdateResult) -> bool:
+    """True when every failed flow failed because a Python worker did not connect back in time.
+
+    Spark gives a new Python worker (one per Python streaming source) a fixed 10 s to connect back.
+    On two loaded cores several flows starting at once can miss that, before reading any data, so
+    such an update is safe to run again; any other failure is the data's or the code's.
+    """
+    failed = [f for f in result.flows.values() if f.state == "failed"]
+    return bool(failed) and all(f.error is not None and _WORKER_START.search(f.error) for f in failed)
+
+
 def _flow_errors(result: UpdateResult) -> str:
     """``flow: cause`` of every failed flow, joined; empty when none failed."""
     return "; ".join(f"{f.name}: {f.error}" for f in result.flows.values() if f.state == "failed")
