@@ -25,7 +25,7 @@ browser:
 	fi
 
 setup: uv java
-	@$(UV) sync --frozen --quiet
+	@$(UV) sync --frozen --quiet --compile-bytecode
 
 run: setup
 	$(UV) run --frozen pipelines run $(PIPELINE) --storage $(STORAGE)
