@@ -66,10 +66,16 @@ def test_pipeline_resource_is_valid_and_matches_conf(name, target):
         assert list((path.parent / include.removesuffix("**")).glob("*.py")), include
     # Configuration on Databricks is exactly conf/<target>.yml's, key for key.
     conf = yaml.safe_load((REPO / "conf" / f"{target}.yml").read_text())["configuration"]
-    ours = {k: v for k, v in conf.items() if k.startswith(f"palindrom.{name}.") or k == "palindrom.environment"}
     deployed = dict(resolved["configuration"])
-    # Rules are read from the bundle's synced expectations/ folder on Databricks.
+    # Shared settings (registry, Kafka, monitor) are deployed all or nothing, as conf/ has them.
+    shared = [p for p in ("palindrom.registry.", "palindrom.kafka.", "palindrom.monitor.")
+              if any(k.startswith(p) for k in deployed)]
+    ours = {k: v for k, v in conf.items() if k.startswith((f"palindrom.{name}.", *shared))
+            or k == "palindrom.environment"}
+    # Rules and schemas are read from the bundle's synced expectations/ and schemas/ on Databricks.
     assert deployed.pop("palindrom.expectations_path") == "${workspace.file_path}/expectations"
+    if "palindrom.registry." in shared:
+        assert deployed.pop("palindrom.registry.schemas_path") == "${workspace.file_path}/schemas"
     assert deployed == ours
     assert (path.parent / resolved["root_path"] / "palindrom" / "quality" / "guard.py").is_file()
     assert resolved["event_log"]["name"] == f"{name}_event_log"

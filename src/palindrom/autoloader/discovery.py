@@ -8,6 +8,7 @@ entries. A full refresh resets the checkpoint, so ``initialOffset`` opens a fres
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import uuid
@@ -23,8 +24,9 @@ class FileEntry:
     mtime_ms: int
 
 
-def list_files(root: Path) -> list[FileEntry]:
-    """Data files under ``root``; hidden and ``_``-prefixed names (``_SUCCESS``, ``.crc``) skipped."""
+def list_files(root: Path, glob_filter: str | None = None) -> list[FileEntry]:
+    """Data files under ``root``; hidden and ``_``-prefixed names (``_SUCCESS``, ``.crc``) skipped, and
+    with ``pathGlobFilter`` only names that match it."""
     found: list[FileEntry] = []
     if not root.exists():
         return found
@@ -34,7 +36,7 @@ def list_files(root: Path) -> list[FileEntry]:
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith((".", "_")))
         for name in filenames:
-            if name.startswith((".", "_")):
+            if name.startswith((".", "_")) or (glob_filter and not fnmatch.fnmatchcase(name, glob_filter)):
                 continue
             path = Path(dirpath, name)
             try:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-FORMATS = ("json", "csv", "parquet", "avro")
+FORMATS = ("json", "csv", "parquet", "avro", "binaryfile")
 MODES = ("addNewColumns", "rescue", "failOnNewColumns", "none")
 RESCUED = "_rescued_data"
 METADATA = "_metadata"
@@ -51,6 +51,7 @@ class CloudFilesOptions:
     header: bool
     delimiter: str
     reader_options: Mapping[str, str]
+    glob_filter: str | None = None  # pathGlobFilter: file names to read, e.g. *.avro
 
     @staticmethod
     def parse(options: Mapping[str, str]) -> CloudFilesOptions:
@@ -60,8 +61,8 @@ class CloudFilesOptions:
             raise CloudFilesOptionError("cloudFiles needs a path: .load('<directory>').")
         fmt = lowered.get("cloudfiles.format", "").lower()
         if fmt not in FORMATS:
-            raise CloudFilesOptionError(
-                f"cloudFiles.format must be one of {', '.join(FORMATS)} locally; got '{fmt or '(missing)'}'.")
+            raise CloudFilesOptionError(f"cloudFiles.format must be one of json, csv, parquet, avro, binaryFile "
+                                        f"locally; got '{fmt or '(missing)'}'.")
         mode = lowered.get("cloudfiles.schemaevolutionmode")
         if mode is not None and mode.lower() not in {m.lower() for m in MODES}:
             raise CloudFilesOptionError(
@@ -86,6 +87,7 @@ class CloudFilesOptions:
             header=_bool(lowered, "header", False),
             delimiter=lowered.get("sep") or lowered.get("delimiter") or ",",
             reader_options=lowered,
+            glob_filter=lowered.get("pathglobfilter"),
         )
 
     @property

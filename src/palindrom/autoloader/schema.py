@@ -78,7 +78,7 @@ def _merge_all(types: list[T.DataType]) -> T.DataType:
 
 def infer(options: CloudFilesOptions) -> T.StructType:
     """Infer a schema from up to 50 files / 1000 records (json/csv: strings unless inferColumnTypes)."""
-    files = discovery.list_files(options.path)[:SAMPLE_FILES]
+    files = discovery.list_files(options.path, options.glob_filter)[:SAMPLE_FILES]
     struct = T.StructType([])
     typed = options.infer_column_types
     for entry in files:
@@ -163,8 +163,17 @@ def persist(location: Path | None, struct: T.StructType) -> None:
     (location / "_schemas" / f"{number}.json").write_text(json.dumps(struct.jsonValue()))
 
 
+# Spark's binaryFile source: one row per file, the bytes unparsed.
+BINARY_FILE = T.StructType([T.StructField("path", T.StringType(), False),
+                            T.StructField("modificationTime", T.TimestampType(), False),
+                            T.StructField("length", T.LongType(), False),
+                            T.StructField("content", T.BinaryType(), True)])
+
+
 def resolve(options: CloudFilesOptions) -> tuple[T.StructType, bool]:
     """The data columns of the stream and whether they were given by the user."""
+    if options.format == "binaryfile":
+        return BINARY_FILE, True
     if options.user_schema:
         text = options.user_schema.strip()
         given = T.StructType.fromJson(json.loads(text)) if text.startswith("{") else parse_struct(text)

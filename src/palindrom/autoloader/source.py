@@ -69,7 +69,7 @@ class CloudFilesStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow
 
     def prepareForTriggerAvailableNow(self) -> None:
         """An update reads the files present when it starts; later arrivals wait for the next one."""
-        self._available_now = {e.path for e in list_files(self.options.path)}
+        self._available_now = {e.path for e in list_files(self.options.path, self.options.glob_filter)}
 
     # -- offsets -----------------------------------------------------------------------------------
     def _manifest_for(self, offset: dict[str, Any]) -> Manifest:
@@ -80,7 +80,7 @@ class CloudFilesStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow
     def initialOffset(self) -> dict[str, Any]:
         manifest = Manifest.create(self.state_location)
         if not self.options.include_existing_files:
-            manifest.append(list_files(self.options.path))  # seq 0: seen at start, never read
+            manifest.append(list_files(self.options.path, self.options.glob_filter))  # seq 0: seen at start, never read
         self._manifest = manifest
         return {"log": manifest.directory.name, "seq": 0}
 
@@ -92,7 +92,7 @@ class CloudFilesStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow
     def latestOffset(self, start: dict[str, Any], limit: ReadLimit) -> dict[str, Any]:
         manifest = self._manifest_for(start)
         pending = [manifest.by_seq[s] for s in sorted(manifest.by_seq) if s > start["seq"]]
-        fresh = [e for e in list_files(self.options.path) if e.path not in manifest.entries
+        fresh = [e for e in list_files(self.options.path, self.options.glob_filter) if e.path not in manifest.entries
                  and (self._available_now is None or e.path in self._available_now)]
         admitted: list[FileEntry] = []
         total_bytes = 0
@@ -151,6 +151,9 @@ class FileRows:
         self.problems: list[dict[str, Any]] = []
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
+        if self.options.format == "binaryfile":
+            yield self._binary_file()
+            return
         names = {f.name for f in self.data_fields}
         for record in decode.records(self.path, self.options):
             row: dict[str, Any] = {}
@@ -176,6 +179,11 @@ class FileRows:
                 row[METADATA] = self.metadata
             yield row
         self._report()
+
+    def _binary_file(self) -> dict[str, Any]:
+        row = {"path": self.metadata["file_path"], "modificationTime": self.metadata["file_modification_time"],
+               "length": self.entry.size, "content": self.path.read_bytes()}
+        return {**row, METADATA: self.metadata} if self.with_metadata else row
 
     def _new_columns(self, unknown: dict[str, Any], record: decode.Record) -> None:
         if self.mode == "failOnNewColumns":

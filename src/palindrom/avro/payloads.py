@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,12 +24,14 @@ from pyspark.sql import types as T
 
 from palindrom.autoloader import coerce
 from palindrom.avro import spark_types, values, wire
+from palindrom.avro.batches import map_in_arrow
 from palindrom.registry.errors import NotFound
 
 PAYLOAD = "payload"
 ERROR = "decode_error"
 SCHEMA_ID_KIND = "schema_id_kind"
 SCHEMA_ID = "schema_id"
+SCHEMA_VERSION = "schema_version"
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,8 @@ class PayloadDecoder:
     schemas_dir: str
     value_column: str = "value"
     headers_column: str | None = "headers"     # Kafka's array<struct<key: string, value: binary>>
+    group: str = ""                            # the artifact whose versions name the writer ids
+    artifact: str = ""
 
     @property
     def payload_type(self) -> T.StructType:
@@ -53,11 +58,15 @@ class PayloadDecoder:
     def output_schema(self, input_schema: T.StructType) -> T.StructType:
         return T.StructType([*input_schema.fields, T.StructField(PAYLOAD, self.payload_type, True),
                              T.StructField(SCHEMA_ID_KIND, T.StringType(), True),
-                             T.StructField(SCHEMA_ID, T.LongType(), True), T.StructField(ERROR, T.StringType(), True)])
+                             T.StructField(SCHEMA_ID, T.LongType(), True),
+                             T.StructField(SCHEMA_VERSION, T.StringType(), True),
+                             T.StructField(ERROR, T.StringType(), True)])
 
-    def decode(self, frame: DataFrame) -> DataFrame:
-        output = self.output_schema(frame.schema)
-        return frame.mapInArrow(lambda batches: self.batches(batches, output), output)
+    def decode(self, frame: DataFrame, input_schema: T.StructType | None = None) -> DataFrame:
+        """``input_schema``: the columns of ``frame`` when known (pipeline query functions must not
+        analyse a DataFrame, and ``frame.schema`` would)."""
+        output = self.output_schema(input_schema or frame.schema)
+        return map_in_arrow(frame, lambda parts: self.batches(parts, output), output, input_schema)
 
     # -- worker side -----------------------------------------------------------------------
     @property
@@ -82,6 +91,20 @@ class PayloadDecoder:
         if ref not in writers:
             writers[ref] = fastavro.parse_schema(json.loads(self._source().schema(ref)))
         return writers[ref]
+
+    def version(self, ref: wire.SchemaRef | None) -> str | None:
+        """The registry version of the artifact a writer id belongs to (None when not one of its versions)."""
+        if ref is None or not self.artifact:
+            return None
+        cache = self._cache
+        if ref not in cache.get("versions", {}) and time.monotonic() - cache.get("loaded", -1e9) > 60:
+            found = self._source().all_versions(self.group, self.artifact)
+            by_content = {wire.SchemaRef(kind, v.content_id): v.version
+                          for v in found for kind in ("contentId", "confluentId")}
+            cache["versions"] = {**{wire.SchemaRef("globalId", v.global_id): v.version for v in found}, **by_content}
+            cache["loaded"] = time.monotonic()
+        known: str | None = cache["versions"].get(ref)
+        return known
 
     def one(self, value: bytes | None, headers: dict[str, bytes]) -> tuple[Any, wire.SchemaRef | None, str | None]:
         """(payload row, schema reference, None) or (None, reference if known, why it failed)."""
@@ -120,7 +143,8 @@ class PayloadDecoder:
                     if self.headers_column else {}
                 payload, ref, error = self.one(row[self.value_column], headers)
                 builder.add({**row, PAYLOAD: payload, SCHEMA_ID_KIND: ref.kind if ref else None,
-                             SCHEMA_ID: ref.id if ref else None, ERROR: error})
+                             SCHEMA_ID: ref.id if ref else None, SCHEMA_VERSION: self.version(ref) if payload else None,
+                             ERROR: error})
             yield builder.flush()
 
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from palindrom.cli import kafka_cmd, quality_cmd, query_cmd, registry_cmd, run_cmd
-
 DEFAULT_STORAGE = Path(".pipelines")
+COMMANDS = {"run": ("run_cmd", "run"), "quality": ("quality_cmd", "report"),
+            "generate": ("generate_cmd", "generate"), "kafka": ("kafka_cmd", "send"),
+            "registry": ("registry_cmd", "run"), "expectations": ("quality_cmd", "check"),
+            "query": ("query_cmd", "run")}
 
 
 def _tables(value: str) -> list[str]:
@@ -72,6 +75,15 @@ def parser() -> argparse.ArgumentParser:
     send.add_argument("--bootstrap-servers", help="Override palindrom.kafka.bootstrap_servers.")
     send.add_argument("--registry-url", help="Override palindrom.registry.url ('local': schemas/).")
     send.add_argument("--timeout", type=float, help="Seconds to wait for delivery (default 30).")
+    gen = sub.add_parser("generate", help="Write sample landing files for the events pipeline.")
+    gen.add_argument("--events", type=int, default=300_000, help="App events in this batch (default 300000).")
+    gen.add_argument("--seed", type=int, default=7, help="Same seed, same records (default 7).")
+    gen.add_argument("--bad-rate", type=float, default=0.02, help="Share of events with a defect (default 0.02).")
+    gen.add_argument("--files", type=int, help="App event files (default: one per 25000 events, at least 3).")
+    gen.add_argument("--days", type=int, default=30, help="Days the batch covers (default 30).")
+    gen.add_argument("--landing", type=Path, help="Landing folder (default: palindrom.events.landing_path).")
+    gen.add_argument("--env", default="local")
+    gen.add_argument("--storage", type=Path, default=DEFAULT_STORAGE)
     return root
 
 
@@ -80,20 +92,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser().parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on bad usage, 0 on --help
         return int(exc.code or 0)
-    if args.command == "run":
-        if args.full_refresh_all and args.refresh:
-            print("error: --refresh cannot be combined with --full-refresh-all", file=sys.stderr)
-            return 2
-        return run_cmd.run(args)
-    if args.command == "quality":
-        return quality_cmd.report(args)
-    if args.command == "kafka":
-        return kafka_cmd.send(args)
-    if args.command == "registry":
-        return registry_cmd.run(args)
-    if args.command == "expectations":
-        return quality_cmd.check(args)
-    return query_cmd.run(args)
+    if args.command == "run" and args.full_refresh_all and args.refresh:
+        print("error: --refresh cannot be combined with --full-refresh-all", file=sys.stderr)
+        return 2
+    # Subcommands import on use: `generate` and `registry` start in a blink, without Spark.
+    module, function = COMMANDS[args.command]
+    command: Callable[[argparse.Namespace], int] = getattr(importlib.import_module(f"palindrom.cli.{module}"),
+                                                           function)
+    return command(args)
 
 
 if __name__ == "__main__":

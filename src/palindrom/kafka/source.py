@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import types as T
 
 from palindrom.avro import wire
 from palindrom.avro.payloads import PayloadDecoder
@@ -21,6 +22,29 @@ from palindrom.runtime import spec
 
 PREFIX = "palindrom.kafka."
 POSITION = ["topic", "partition", "offset", "timestamp"]
+
+
+# Spark's Kafka source with includeHeaders: fixed, so no query function has to analyse the stream.
+KAFKA_COLUMNS = T.StructType([
+    T.StructField("key", T.BinaryType()), T.StructField("value", T.BinaryType()),
+    T.StructField("topic", T.StringType()), T.StructField("partition", T.IntegerType()),
+    T.StructField("offset", T.LongType()), T.StructField("timestamp", T.TimestampType()),
+    T.StructField("timestampType", T.IntegerType()),
+    T.StructField("headers", T.ArrayType(T.StructType([T.StructField("key", T.StringType()),
+                                                       T.StructField("value", T.BinaryType())])))])
+KEYS = ("bootstrap_servers", "topic", "wire_format", "starting_offsets", "security_protocol", "sasl_mechanism",
+        "secret_scope")
+
+
+def configuration(spark: SparkSession) -> dict[str, str]:
+    """The pipeline's Kafka and registry settings, key by key (older runtimes have no getAll)."""
+    found = {PREFIX + key: spark.conf.get(PREFIX + key, None) for key in KEYS}
+    return {**pipeline.configuration(spark), **{k: v for k, v in found.items() if v is not None}}
+
+
+def enabled(spark: SparkSession) -> bool:
+    """Whether this environment has a Kafka source (conf/<env>.yml sets palindrom.kafka.bootstrap_servers)."""
+    return bool(spark.conf.get(PREFIX + "bootstrap_servers", None))
 
 
 def kafka_settings(configuration: Mapping[str, str]) -> dict[str, str]:
@@ -60,7 +84,8 @@ def decoder_for(configuration: Mapping[str, str], group: str, artifact: str) -> 
     fmt = configuration.get(PREFIX + "wire_format", "apicurio3")
     if fmt not in wire.WIRE_FORMATS:
         raise ValueError(f"{PREFIX}wire_format must be one of {', '.join(wire.WIRE_FORMATS)}; got '{fmt}'.")
-    return PayloadDecoder(fmt, reader.content, tuple(sorted(registry.items())), environment, schemas)
+    return PayloadDecoder(fmt, reader.content, tuple(sorted(registry.items())), environment, schemas,
+                          group=group, artifact=artifact)
 
 
 def read_kafka(spark: SparkSession, configuration: Mapping[str, str], group: str,
@@ -68,4 +93,4 @@ def read_kafka(spark: SparkSession, configuration: Mapping[str, str], group: str
     """Kafka messages decoded with their writer schemas onto the registry's reader schema; every
     message is kept: ``decode_error`` is set on those that could not be decoded (see payloads.split)."""
     raw = spark.readStream.format("kafka").options(**kafka_options(configuration)).load()
-    return decoder_for(configuration, group, artifact).decode(raw)
+    return decoder_for(configuration, group, artifact).decode(raw, KAFKA_COLUMNS)

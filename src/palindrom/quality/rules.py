@@ -16,7 +16,7 @@ non-empty constraint. ``palindrom.quality.validate`` checks the constraints them
 whenever a pipeline loads them, and against the dataset's columns in ``pipelines expectations check``.
 An optional top-level ``schema`` names the Avro schema whose columns the constraints may use: a
 registry artifact ``<group>/<artifactId>`` (its latest version in ``schemas/``), or a file
-``<name>.avsc`` under ``schemas/``.
+``<name>.avsc`` under ``schemas/``; ``columns`` (DDL) adds the columns the dataset's query derives.
 """
 
 from __future__ import annotations
@@ -57,6 +57,7 @@ class DatasetRules:
     path: Path
     rules: tuple[Rule, ...] = field(default_factory=tuple)
     schema: str | None = None   # "<group>/<artifact>" in schemas/, or an .avsc file under schemas/
+    columns: str | None = None  # DDL of the columns the dataset adds to the schema's (derived in its query)
 
     @property
     def schema_path(self) -> Path | None:
@@ -82,9 +83,13 @@ def load_file(path: Path) -> DatasetRules:
         raise RuleError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
         raise RuleError(f"{path}: expected a mapping with 'dataset' and a list 'rules'.")
-    unknown = set(data) - {"dataset", "schema", "rules"}
+    unknown = set(data) - {"dataset", "schema", "columns", "rules"}
     if unknown:
-        raise RuleError(f"{path}: unknown keys {sorted(unknown)}; allowed: dataset, schema, rules.")
+        raise RuleError(f"{path}: unknown keys {sorted(unknown)}; allowed: dataset, schema, columns, rules.")
+    columns = data.get("columns")
+    if columns is not None and (not isinstance(columns, str) or schema_missing(data)):
+        raise RuleError(f"{path}: 'columns' is a DDL string of the columns the dataset adds to its 'schema', "
+                        "like 'event_date DATE, ingested_at TIMESTAMP'.")
     schema = data.get("schema")
     if schema is not None and (not isinstance(schema, str) or not (schema.endswith(".avsc") or "/" in schema)):
         raise RuleError(f"{path}: 'schema' must name a registry artifact like palindrom.events/app_event, "
@@ -96,7 +101,11 @@ def load_file(path: Path) -> DatasetRules:
     seen: set[str] = set()
     for index, raw in enumerate(data["rules"], start=1):
         rules.append(_rule(path, index, raw, seen))
-    return DatasetRules(dataset, path, tuple(rules), schema)
+    return DatasetRules(dataset, path, tuple(rules), schema, columns)
+
+
+def schema_missing(data: dict[str, object]) -> bool:
+    return data.get("schema") is None
 
 
 def _rule(path: Path, index: int, raw: Any, seen: set[str]) -> Rule:

@@ -24,6 +24,7 @@ from pyspark.errors import PySparkException
 from pyspark.sql import SparkSession
 from pyspark.sql import types as T
 
+from palindrom.autoloader.ddl import parse_struct
 from palindrom.avro import spark_types
 from palindrom.quality.rules import DatasetRules, Rule, RuleError
 from palindrom.registry.errors import RegistryError
@@ -120,6 +121,13 @@ def declared_columns(rules: DatasetRules) -> T.StructType:
         raise RuleError(f"{rules.path}: schema {rules.schema} cannot be used: {exc}") from exc
     if not isinstance(converted, T.StructType):
         raise RuleError(f"{rules.path}: schema {path} is not an Avro record.")
+    if rules.columns:
+        try:
+            added = parse_struct(rules.columns)
+        except ValueError as exc:
+            raise RuleError(f"{rules.path}: columns '{rules.columns}' is not valid DDL: {exc}") from exc
+        names = {f.name for f in added.fields}
+        converted = T.StructType([*(f for f in converted.fields if f.name not in names), *added.fields])
     return converted
 
 

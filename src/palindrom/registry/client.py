@@ -172,6 +172,10 @@ class RegistryClient:
             items = sorted(items, key=lambda v: int(v["globalId"]))   # creation order, whatever the page order
         return [str(v["version"]) if isinstance(v, dict) else str(v) for v in items]
 
+    def all_versions(self, group: str, artifact: str) -> list[ArtifactVersion]:
+        """Every version with its content, oldest first (a writer schema is looked up among them)."""
+        return [self.version(group, artifact, v) for v in self.versions(group, artifact)]
+
     def compatibility(self, group: str, artifact: str) -> str:
         """The effective COMPATIBILITY rule: artifact, else group (v3), else global, else NONE."""
         paths = [self._base() + self._artifact(group, artifact) + "/rules/COMPATIBILITY"]

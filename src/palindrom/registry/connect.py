@@ -70,6 +70,15 @@ class FallbackRegistry:
         return self._locked.schema(ref)
 
 
+    def all_versions(self, group: str, artifact: str) -> list[ArtifactVersion]:
+        if self._locked is None:
+            try:
+                return self.client.all_versions(group, artifact)
+            except RegistryUnavailable as exc:
+                return self._fallback(exc).all_versions(group, artifact)
+        return self._locked.all_versions(group, artifact)
+
+
 def client_for(settings: Mapping[str, Any]) -> RegistryClient:
     return RegistryClient(str(settings["url"]), auth.from_settings(settings),
                           timeout=float(settings.get("timeout_seconds", 10)), retries=int(settings.get("retries", 4)))

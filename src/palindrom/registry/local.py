@@ -38,6 +38,7 @@ _VERSION_FILE = re.compile(r"^v(\d+)\.avsc$")
 class SchemaSource(Protocol):
     def latest(self, group: str, artifact: str) -> ArtifactVersion: ...
     def schema(self, ref: SchemaRef) -> str: ...
+    def all_versions(self, group: str, artifact: str) -> list[ArtifactVersion]: ...
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,7 @@ class LockedRegistry:
         self.lock = json.loads(path.read_text())
         by_hash = {sha256(p.read_text()): p.read_text() for p in directory.rglob("v*.avsc")}
         self._latest: dict[tuple[str, str], ArtifactVersion] = {}
+        self._versions: dict[tuple[str, str], list[ArtifactVersion]] = {}
         self._by_ref: dict[SchemaRef, str] = {}
         for entry in self.lock["artifacts"]:
             for version in entry["versions"]:
@@ -137,6 +139,7 @@ class LockedRegistry:
                     continue    # pinned content no longer in schemas/: ids stay unknown
                 found = ArtifactVersion(entry["group"], entry["artifactId"], version["version"],
                                         version["globalId"], version["contentId"], content)
+                self._versions.setdefault((found.group, found.artifact), []).append(found)
                 self._by_ref[SchemaRef("globalId", found.global_id)] = content
                 self._by_ref[SchemaRef("contentId", found.content_id)] = content
                 self._by_ref[SchemaRef("confluentId", found.content_id)] = content
@@ -152,6 +155,9 @@ class LockedRegistry:
         if ref not in self._by_ref:
             raise NotFound(f"{ref.kind} {ref.id} is not pinned in {self.path}.")
         return self._by_ref[ref]
+
+    def all_versions(self, group: str, artifact: str) -> list[ArtifactVersion]:
+        return sorted(self._versions.get((group, artifact), []), key=lambda v: v.global_id)
 
 
 def lock_document(registry_url: str, versions: dict[tuple[str, str], list[ArtifactVersion]],

@@ -36,14 +36,14 @@ KEYS = ("palindrom.environment", SCHEMAS_KEY, *(f"{connect.PREFIX}{k}" for k in 
     "url", "auth", "token_url", "scope", "credentials_env", "secret_scope", "timeout_seconds", "retries")))
 
 
-def _configuration(spark: SparkSession) -> dict[str, str]:
+def configuration(spark: SparkSession) -> dict[str, str]:
     # Key by key: older Databricks runtimes have no RuntimeConfig.getAll.
     found = {key: spark.conf.get(key, None) for key in KEYS}
     return {k: v for k, v in found.items() if v is not None}
 
 
 def latest(spark: SparkSession, group: str, artifact: str) -> ArtifactVersion:
-    return source(_configuration(spark))[0].latest(group, artifact)
+    return source(configuration(spark))[0].latest(group, artifact)
 
 
 def reader_schema(spark: SparkSession, group: str, artifact: str) -> str:

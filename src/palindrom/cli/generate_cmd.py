@@ -1,0 +1,67 @@
+"""``pipelines generate``: sample landing files for the events pipeline (see palindrom.sample)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from palindrom.runtime import spec
+from palindrom.sample.generate import Generator
+
+LANDING_KEY = "palindrom.events.landing_path"
+
+
+class ProgressBar:
+    """A one-line bar on a terminal; silent when stderr is not one (CI logs, pipes)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled, self.shown, self.started = enabled, -1, time.monotonic()
+
+    def __call__(self, done: int, total: int) -> None:
+        percent = 100 * done // max(total, 1)
+        if not self.enabled or percent == self.shown:
+            return
+        self.shown = percent
+        filled = percent * 30 // 100
+        sys.stderr.write(f"\r  [{'#' * filled}{'.' * (30 - filled)}] {percent:3d}%  "
+                         f"{time.monotonic() - self.started:5.1f}s")
+        if done >= total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def landing_folder(args: argparse.Namespace) -> Path:
+    if args.landing is not None:
+        return Path(args.landing)
+    pipeline = spec.resolve("events", args.env, args.storage)
+    path = pipeline.configuration.get(LANDING_KEY, "")
+    if "://" in path and not path.startswith("file:"):
+        raise spec.ConfigurationError(f"{LANDING_KEY} of '{args.env}' is {path}: generate writes local files; "
+                                      "pass --landing DIR.")
+    return Path(path.removeprefix("file://"))
+
+
+def generate(args: argparse.Namespace) -> int:
+    try:
+        landing = landing_folder(args)
+        generator = Generator(landing, args.events, seed=args.seed, bad_rate=args.bad_rate, files=args.files,
+                              days=args.days, progress=ProgressBar(sys.stderr.isatty()))
+    except (ValueError, spec.ConfigurationError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"Generating batch {generator.batch}: {args.events} app events from {generator.first_day} "
+          f"({args.days} days, seed {args.seed}, bad rate {args.bad_rate}) into {landing}")
+    manifest = generator.run()
+    defects = ", ".join(f"{k} {v}" for k, v in manifest["defects"].items())
+    lost = sum(f["records_lost"] for f in manifest["files"])
+    unknown = sum(f["records"] for f in manifest["files"] if f.get("kind") == "unknown_schema")
+    print(f"Wrote {len(manifest['files'])} files: {manifest['records']['app_event']} app events, "
+          f"{manifest['records']['media_upload']} media uploads.")
+    print(f"Defects: {defects}; duplicates {manifest['duplicates']} "
+          f"({manifest['duplicates_across_runs']} of the previous batch); truncated file: {lost} records cut; "
+          f"unregistered schema file: {unknown} records.")
+    batch = manifest["batch"]
+    print(f"Manifest: {landing / '_generator' / f'batch-{batch:04d}.json'}")
+    return 0
