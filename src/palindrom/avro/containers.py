@@ -23,11 +23,9 @@ from __future__ import annotations
 
 import io
 import json
-import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import fastavro
@@ -38,8 +36,8 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from palindrom.autoloader import coerce
-from palindrom.avro import spark_types, values
-from palindrom.avro.batches import map_in_arrow
+from palindrom.avro import values
+from palindrom.avro.decoder import RegistryDecoder
 
 MAGIC = b"Obj\x01"
 PAYLOAD = "payload"
@@ -51,7 +49,6 @@ RESCUED = "rescued_data"
 RAW = "raw_value"
 ERROR = "decode_error"
 BATCH_ROWS = 4096
-REFRESH_SECONDS = 60.0  # an unknown writer re-reads the version list at most this often
 
 
 class ContainerError(ValueError):
@@ -156,7 +153,7 @@ def canonical(schema: Any) -> str:
 
 
 @dataclass(frozen=True)
-class ContainerDecoder:
+class ContainerDecoder(RegistryDecoder):
     """Picklable: shipped to the Python workers, which connect to the registry themselves."""
 
     group: str
@@ -167,13 +164,6 @@ class ContainerDecoder:
     schemas_dir: str
     content_column: str = "content"
 
-    @property
-    def payload_type(self) -> T.StructType:
-        converted = spark_types.to_spark(json.loads(self.reader_schema))
-        if not isinstance(converted, T.StructType):
-            raise ValueError("the reader schema must be an Avro record")
-        return converted
-
     def output_schema(self, input_schema: T.StructType) -> T.StructType:
         kept = [f for f in input_schema.fields if f.name != self.content_column]
         return T.StructType([*kept, T.StructField(PAYLOAD, self.payload_type, True),
@@ -183,37 +173,11 @@ class ContainerDecoder:
                              T.StructField(RESCUED, T.StringType(), True), T.StructField(RAW, T.BinaryType(), True),
                              T.StructField(ERROR, T.StringType(), True)])
 
-    def decode(self, files: DataFrame, input_schema: T.StructType | None = None) -> DataFrame:
-        """``input_schema``: the columns of ``files`` when known (pipeline query functions must not
-        analyse a DataFrame, and ``files.schema`` would)."""
-        output = self.output_schema(input_schema or files.schema)
-        return map_in_arrow(files, lambda parts: self.batches(parts, output), output, input_schema)
-
     # -- worker side -----------------------------------------------------------------------
-    @property
-    def _cache(self) -> dict[str, Any]:
-        """Per Python worker process, shared by every task and micro-batch it runs for this decoder."""
-        cache = _WORKER_CACHE.setdefault(self, {})
-        if not cache:
-            from palindrom.registry.connect import connect
-
-            cache["source"] = connect(dict(self.registry), self.environment, Path(self.schemas_dir))
-            cache["reader_json"] = json.loads(self.reader_schema)
-            cache["reader"] = fastavro.parse_schema(cache["reader_json"])
-            cache["reader_fields"] = {f["name"] for f in cache["reader_json"]["fields"]}
-            cache["payload_type"] = self.payload_type
-            cache["versions"], cache["loaded"] = {}, 0.0
-        return cache
-
     def registered(self, writer: dict[str, Any]) -> tuple[int, str] | None:
         """(globalId, version) of the registered version with this writer schema's canonical form."""
-        cache = self._cache
-        key = canonical(writer)
-        if key not in cache["versions"] and time.monotonic() - cache["loaded"] > REFRESH_SECONDS:
-            found = cache["source"].all_versions(self.group, self.artifact)
-            cache["versions"] = {canonical(json.loads(v.content)): (v.global_id, v.version) for v in found}
-            cache["loaded"] = time.monotonic()
-        known: tuple[int, str] | None = cache["versions"].get(key)
+        known: tuple[int, str] | None = self.lookup_version(
+            canonical(writer), lambda v: [(canonical(json.loads(v.content)), (v.global_id, v.version))])
         return known
 
     def rows(self, data: bytes) -> Iterator[dict[str, Any]]:
@@ -233,7 +197,8 @@ class ContainerDecoder:
                 f"{self.group}/{self.artifact}: register it (pipelines registry publish) and land the file again")}
             return
         ids = {WRITER_ID: found[0], WRITER_VERSION: found[1]}
-        extra = [f["name"] for f in head.schema.get("fields", []) if f["name"] not in self._cache["reader_fields"]]
+        reader_fields = {f["name"] for f in self.worker["reader_json"]["fields"]}
+        extra = [f["name"] for f in head.schema.get("fields", []) if f["name"] not in reader_fields]
         index = 0
         for block in blocks(data, head):
             if block.data is None:
@@ -246,7 +211,7 @@ class ContainerDecoder:
 
     def _records(self, block: Block, writer: Any, extra: list[str], ids: dict[str, Any],
                  first: int) -> Iterator[dict[str, Any]]:
-        cache = self._cache
+        cache = self.worker
         buffer, count = io.BytesIO(block.data or b""), block.count or 0
         for k in range(count):
             start = buffer.tell()
@@ -278,8 +243,6 @@ class ContainerDecoder:
         if builder.size:
             yield builder.flush()
 
-
-_WORKER_CACHE: dict[ContainerDecoder, dict[str, Any]] = {}
 
 
 def split(decoded: DataFrame, position: list[str]) -> tuple[DataFrame, DataFrame]:

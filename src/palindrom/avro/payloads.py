@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import io
 import json
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import fastavro
@@ -23,8 +21,8 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from palindrom.autoloader import coerce
-from palindrom.avro import spark_types, values, wire
-from palindrom.avro.batches import map_in_arrow
+from palindrom.avro import values, wire
+from palindrom.avro.decoder import RegistryDecoder
 from palindrom.registry.errors import NotFound
 
 PAYLOAD = "payload"
@@ -35,7 +33,7 @@ SCHEMA_VERSION = "schema_version"
 
 
 @dataclass(frozen=True)
-class PayloadDecoder:
+class PayloadDecoder(RegistryDecoder):
     """Picklable: shipped to the Python workers, which connect to the registry themselves."""
 
     wire_format: wire.WireFormat
@@ -46,14 +44,7 @@ class PayloadDecoder:
     value_column: str = "value"
     headers_column: str | None = "headers"     # Kafka's array<struct<key: string, value: binary>>
     group: str = ""                            # the artifact whose versions name the writer ids
-    artifact: str = ""
-
-    @property
-    def payload_type(self) -> T.StructType:
-        converted = spark_types.to_spark(json.loads(self.reader_schema))
-        if not isinstance(converted, T.StructType):
-            raise ValueError("the reader schema must be an Avro record")
-        return converted
+    artifact: str = ""                         # (empty: versions are not looked up)
 
     def output_schema(self, input_schema: T.StructType) -> T.StructType:
         return T.StructType([*input_schema.fields, T.StructField(PAYLOAD, self.payload_type, True),
@@ -62,53 +53,26 @@ class PayloadDecoder:
                              T.StructField(SCHEMA_VERSION, T.StringType(), True),
                              T.StructField(ERROR, T.StringType(), True)])
 
-    def decode(self, frame: DataFrame, input_schema: T.StructType | None = None) -> DataFrame:
-        """``input_schema``: the columns of ``frame`` when known (pipeline query functions must not
-        analyse a DataFrame, and ``frame.schema`` would)."""
-        output = self.output_schema(input_schema or frame.schema)
-        return map_in_arrow(frame, lambda parts: self.batches(parts, output), output, input_schema)
-
     # -- worker side -----------------------------------------------------------------------
-    @property
-    def _cache(self) -> dict[str, Any]:
-        """Per Python worker process, shared by every task and micro-batch it runs for this decoder."""
-        return _WORKER_CACHE.setdefault(self, {})
-
-    def _source(self) -> Any:
-        cache = self._cache
-        if "source" not in cache:
-            from palindrom.registry.connect import connect
-
-            cache["source"] = connect(dict(self.registry), self.environment, Path(self.schemas_dir))
-            cache["reader_json"] = json.loads(self.reader_schema)
-            cache["reader"] = fastavro.parse_schema(cache["reader_json"])
-            cache["payload_type"] = self.payload_type
-            cache["writers"] = {}
-        return cache["source"]
-
     def _writer(self, ref: wire.SchemaRef) -> Any:
-        writers: dict[wire.SchemaRef, Any] = self._cache["writers"]
+        writers: dict[wire.SchemaRef, Any] = self.worker.setdefault("writers", {})
         if ref not in writers:
-            writers[ref] = fastavro.parse_schema(json.loads(self._source().schema(ref)))
+            writers[ref] = fastavro.parse_schema(json.loads(self.worker["source"].schema(ref)))
         return writers[ref]
 
     def version(self, ref: wire.SchemaRef | None) -> str | None:
         """The registry version of the artifact a writer id belongs to (None when not one of its versions)."""
         if ref is None or not self.artifact:
             return None
-        cache = self._cache
-        if ref not in cache.get("versions", {}) and time.monotonic() - cache.get("loaded", -1e9) > 60:
-            found = self._source().all_versions(self.group, self.artifact)
-            by_content = {wire.SchemaRef(kind, v.content_id): v.version
-                          for v in found for kind in ("contentId", "confluentId")}
-            cache["versions"] = {**{wire.SchemaRef("globalId", v.global_id): v.version for v in found}, **by_content}
-            cache["loaded"] = time.monotonic()
-        known: str | None = cache["versions"].get(ref)
+        known: str | None = self.lookup_version(ref, lambda v: [
+            (wire.SchemaRef("globalId", v.global_id), v.version),
+            (wire.SchemaRef("contentId", v.content_id), v.version),
+            (wire.SchemaRef("confluentId", v.content_id), v.version)])
         return known
 
     def one(self, value: bytes | None, headers: dict[str, bytes]) -> tuple[Any, wire.SchemaRef | None, str | None]:
         """(payload row, schema reference, None) or (None, reference if known, why it failed)."""
-        self._source()
+        cache = self.worker   # parsed once per worker, not per record
         ref = None
         try:
             ref, body = wire.unframe(self.wire_format, value, headers)
@@ -119,7 +83,7 @@ class PayloadDecoder:
             return None, ref, f"unknown writer schema {ref.kind if ref else ''} {ref.id if ref else ''}: {exc}"
         buffer = io.BytesIO(body)
         try:
-            datum = fastavro.schemaless_reader(buffer, writer, self._cache["reader"])
+            datum = fastavro.schemaless_reader(buffer, writer, cache["reader"])
         except fastavro.read.SchemaResolutionError as exc:
             return None, ref, f"writer schema {ref.kind} {ref.id} cannot be resolved onto the reader schema: {exc}"
         except Exception as exc:  # truncated or corrupt bodies raise EOFError, ValueError, IndexError, ...
@@ -128,7 +92,6 @@ class PayloadDecoder:
             return None, ref, (f"{len(body) - buffer.tell()} bytes left after the record: not "
                                f"{self.wire_format} framing, or a different writer schema")
         try:
-            cache = self._cache   # parsed once per worker, not per record
             row = coerce.coerce(values.to_spark_value(cache["reader_json"], datum), cache["payload_type"])
         except (coerce.Mismatch, ValueError) as exc:
             return None, ref, f"decoded record does not fit the reader schema's Spark type: {exc}"
@@ -147,8 +110,6 @@ class PayloadDecoder:
                              ERROR: error})
             yield builder.flush()
 
-
-_WORKER_CACHE: dict[PayloadDecoder, dict[str, Any]] = {}
 
 
 def split(decoded: DataFrame, position: list[str]) -> tuple[DataFrame, DataFrame]:
