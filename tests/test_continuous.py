@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import signal
@@ -59,5 +60,16 @@ def test_continuous_runs_updates_until_ctrl_c_and_finishes_the_current_one(spark
         if process.poll() is None:
             process.kill()
     assert "1 rows" in completed
-    assert "Stopping after the current update" in process.stderr.read()  # type: ignore[union-attr]
+    stderr = process.stderr.read()  # type: ignore[union-attr]
+    assert "Stopping after the current update" in stderr
+    # Structured stream-monitor lines per flow and trigger, with the update's id; alerts at the threshold.
+    logged = [json.loads(line) for line in stderr.splitlines() if line.startswith("{")]
+    monitored = [r for r in logged if r["message"] == "stream monitor" and r["flow"] == "ticks"]
+    updates = {r["requestId"] for r in logged if r["message"] == "update completed"}
+    assert len(updates) == 2 and {r["requestId"] for r in monitored} == updates
+    assert all(r["trigger_execution_ms"] > 0 and r["backlog"] == 0 for r in monitored)
+    assert [r["num_input_rows"] for r in monitored] == [2, 1]
+    assert all(r["processed_rows_per_second"] > 0 for r in monitored)
+    alerts = [r for r in logged if r.get("alert") == "trigger_execution_ms"]
+    assert len(alerts) == len(monitored) and alerts[0]["threshold"] == 1 and alerts[0]["level"] == "WARN"
     assert rows(spark, f"SELECT id FROM {db}.ticks ORDER BY id") == [(1,), (2,), (3,)]

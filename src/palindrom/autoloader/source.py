@@ -114,6 +114,16 @@ class CloudFilesStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow
         end = admitted_seqs[-1] if admitted_seqs else None
         return {"log": start["log"], "seq": end if end is not None else start["seq"]}
 
+    def reportLatestOffset(self) -> dict[str, Any] | None:
+        """The latest offset there is to read: every admitted file plus those listed and not yet
+        admitted. Its distance to a trigger's end offset is the backlog in files (stream monitor)."""
+        if self._manifest is None:
+            return None
+        manifest = self._manifest
+        listed = list_files(self.options.path, self.options.glob_filter)
+        waiting = sum(1 for e in listed if e.path not in manifest.entries)
+        return {"log": manifest.directory.name, "seq": manifest.last_seq + waiting}
+
     def partitions(self, start: dict[str, Any], end: dict[str, Any]) -> list[InputPartition]:
         manifest = self._manifest_for(end)
         return [FilePartition(entry) for entry in manifest.between(start["seq"], end["seq"])]

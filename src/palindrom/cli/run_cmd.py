@@ -7,13 +7,21 @@ import signal
 import sys
 import time
 import traceback
+import uuid
 from types import FrameType
 
 from palindrom.cli.report import FlowPrinter, print_summary
 from palindrom.logs import JsonLogger
 from palindrom.runtime import lock, server, spec
 from palindrom.runtime.loader import PipelineCodeError
-from palindrom.runtime.runner import PipelineRunError, RunOptions, failed_to_start_workers, run_update
+from palindrom.runtime.monitor import StreamMonitor, Thresholds
+from palindrom.runtime.runner import (
+    PipelineRunError,
+    RunOptions,
+    UpdateResult,
+    failed_to_start_workers,
+    run_update,
+)
 
 
 class _Interrupt:
@@ -38,6 +46,13 @@ def run(args: argparse.Namespace) -> int:
         return 2
     options = RunOptions(full_refresh=args.full_refresh, full_refresh_all=args.full_refresh_all,
                          refresh=args.refresh, dry_run=args.dry_run)
+    monitor = None
+    if args.continuous:
+        try:
+            monitor = StreamMonitor(Thresholds.from_configuration(pipeline.configuration), log)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     try:
         with lock.exclusive(args.storage.resolve(), pipeline.name):
             spark_server = server.start(args.storage)
@@ -46,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
             try:
                 code = 0
                 while True:
-                    code = _one_update(spark_server, pipeline, args, options, log)
+                    code = _one_update(spark_server, pipeline, args, options, log, monitor)
                     if not args.continuous or interrupt.requested:
                         return code
                     options = RunOptions()  # refresh selections apply to the first update only
@@ -68,11 +83,11 @@ RETRY = -1  # _attempt: the update failed only because Python workers did not st
 
 
 def _one_update(spark_server: server.Server, pipeline: spec.PipelineSpec, args: argparse.Namespace,
-                options: RunOptions, log: JsonLogger) -> int:
+                options: RunOptions, log: JsonLogger, monitor: StreamMonitor | None) -> int:
     """One update; run again (as a new update) when it failed only because Python workers did not
     start in time, which says nothing about the data or the code."""
     for attempt in range(WORKER_START_RETRIES + 1):
-        code = _attempt(spark_server, pipeline, args, options, log, retry=attempt < WORKER_START_RETRIES)
+        code = _attempt(spark_server, pipeline, args, options, log, monitor, retry=attempt < WORKER_START_RETRIES)
         if code != RETRY:
             return code
         log.warning("update failed: Python workers did not connect back in time; running it again",
@@ -82,13 +97,14 @@ def _one_update(spark_server: server.Server, pipeline: spec.PipelineSpec, args: 
 
 
 def _attempt(spark_server: server.Server, pipeline: spec.PipelineSpec, args: argparse.Namespace,
-             options: RunOptions, log: JsonLogger, retry: bool) -> int:
+             options: RunOptions, log: JsonLogger, monitor: StreamMonitor | None, retry: bool) -> int:
     printer = FlowPrinter()
     started = time.monotonic()
+    log.request_id = update_id = str(uuid.uuid4())  # every line of this update carries its id
     log.info("update starting", pipeline=pipeline.name, dry_run=options.dry_run)
     try:
         result = run_update(spark_server.session, pipeline, args.storage, options,
-                            spark_server.event_log_dir, on_flow=printer)
+                            spark_server.event_log_dir, on_flow=printer, update_id=update_id)
     except PipelineCodeError as exc:
         print(f"\nPipeline code error at {exc.location}\n  {type(exc.cause).__name__}: {exc.cause}", file=sys.stderr)
         if args.verbose:
@@ -97,20 +113,25 @@ def _attempt(spark_server: server.Server, pipeline: spec.PipelineSpec, args: arg
         return 1
     except PipelineRunError as exc:
         print_summary(exc.result, time.monotonic() - started)
+        _report_triggers(monitor, exc.result)
         if retry and failed_to_start_workers(exc.result):
-            log.request_id = exc.result.update_id
             return RETRY
         print(f"\nUpdate FAILED: {_clean(str(exc), args.verbose)}", file=sys.stderr)
-        log.request_id = exc.result.update_id
         log.error("update failed", pipeline=pipeline.name)
         return 1
-    log.request_id = result.update_id
+    _report_triggers(monitor, result)
     for notice in result.notices:
         print(f"notice: {notice}", file=sys.stderr)
     print_summary(result, time.monotonic() - started)
     log.info("update completed", pipeline=pipeline.name,
              rows={name: f.rows for name, f in result.flows.items()})
     return 0
+
+
+def _report_triggers(monitor: StreamMonitor | None, result: UpdateResult) -> None:
+    if monitor is not None:
+        for progress in result.progress:
+            monitor.observe(str(progress.get("name") or progress.get("id")).rsplit(".", 1)[-1].strip("`"), progress)
 
 
 def _clean(message: str, verbose: bool) -> str:

@@ -67,6 +67,7 @@ class UpdateResult:
     messages: list[str] = field(default_factory=list)  # server messages that are not flow state changes
     quality: dict[str, dict[str, Any]] = field(default_factory=dict)  # flow -> data_quality
     recorder: event_log.UpdateRecorder | None = None
+    progress: list[dict[str, Any]] = field(default_factory=list)  # streaming triggers' progress, in order
 
     @property
     def ok(self) -> bool:
@@ -116,9 +117,10 @@ def prepare_session(spark: SparkSession, spec: PipelineSpec, storage: Path) -> N
 
 
 def run_update(spark: SparkSession, spec: PipelineSpec, storage: Path, options: RunOptions,
-               event_log_dir: Path | None, on_flow: FlowListener | None = None) -> UpdateResult:
+               event_log_dir: Path | None, on_flow: FlowListener | None = None,
+               update_id: str | None = None) -> UpdateResult:
     storage = storage.resolve()
-    update_id = str(uuid.uuid4())
+    update_id = update_id or str(uuid.uuid4())
     prepare_session(spark, spec, storage)
     graph_id = create_dataflow_graph(spark, default_catalog=None, default_database=spec.database,
                                      sql_conf=engine_conf(spec.configuration))
@@ -148,6 +150,7 @@ def run_update(spark: SparkSession, spec: PipelineSpec, storage: Path, options: 
         snapshots.discard()
         if not options.dry_run:
             result.quality = _quality(spark, result, tail)
+            result.progress = [p for p in tail.progress if not is_internal(str(p.get("name") or ""))]
         result.recorder.finish(result.state, {n: f.rows for n, f in result.flows.items()}, result.quality)
         log.write(spark, spec.database)
     return result
