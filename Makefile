@@ -2,7 +2,8 @@
 SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 STORAGE ?= .pipelines
-PIPELINE ?= starter
+PIPELINE ?= events
+EVENTS ?= 300000
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -27,10 +28,13 @@ browser:
 setup: uv java
 	@$(UV) sync --frozen --quiet --compile-bytecode
 
+# The events pipeline on a new batch of sample data each time (the second run reads only the new files).
 run: setup
+	@if [ "$(PIPELINE)" = events ]; then $(UV) run --frozen pipelines generate --events $(EVENTS) --storage $(STORAGE); fi
 	$(UV) run --frozen pipelines run $(PIPELINE) --storage $(STORAGE)
+	@echo; $(UV) run --frozen pipelines tables $(PIPELINE) --storage $(STORAGE)
 	@echo; $(UV) run --frozen pipelines quality $(PIPELINE) --storage $(STORAGE) --html $(STORAGE)/quality.html
-	@echo; echo "Tables are in $(STORAGE). Try: uv run pipelines query --storage $(STORAGE) 'SHOW TABLES IN starter'"
+	@echo; echo "Dashboard: $(STORAGE)/quality.html   Query: uv run pipelines query --storage $(STORAGE) 'SELECT ...'"
 
 lint: setup
 	$(UV) run --frozen ruff check src tests pipelines

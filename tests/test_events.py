@@ -16,14 +16,36 @@ from conftest import cli, rows
 EVENTS = 2500
 
 
+PER_FILE = "SELECT source_file, count(*) FROM app.events_app_bronze_actions GROUP BY 1"
+
+
 @pytest.fixture(scope="module")
 def landed(spark_server, tmp_path_factory):  # type: ignore[no-untyped-def]
+    """Two batches, each generated and then run: (landing, both manifests combined, first run's
+    bronze rows per file)."""
     storage = tmp_path_factory.mktemp("events")
-    assert cli("generate", "--events", EVENTS, "--seed", 11, "--bad-rate", 0.04, "--storage", storage) == 0
-    assert cli("run", "events", "--storage", storage) == 0
+    first_run: dict[str, int] = {}
+    for batch in (1, 2):
+        assert cli("generate", "--events", EVENTS, "--seed", 11, "--bad-rate", 0.04, "--storage", storage) == 0
+        assert cli("run", "events", "--storage", storage) == 0
+        first_run = first_run or dict(rows(spark_server.session, PER_FILE))
+        assert batch == 1 or first_run
     landing = storage / "landing" / "events"
-    manifest = json.loads((landing / "_generator" / "batch-0001.json").read_text())
-    return storage, landing, manifest
+    manifests = [json.loads(p.read_text()) for p in sorted((landing / "_generator").glob("batch-*.json"))]
+    assert [m["batch"] for m in manifests] == [1, 2]
+    return landing, combined(manifests), first_run
+
+
+def combined(manifests: list[dict[str, Any]]) -> dict[str, Any]:
+    """Counts of both batches added up, their files listed together."""
+    total: dict[str, Any] = {"files": [f for m in manifests for f in m["files"]], "defects": Counter(),
+                             "records": Counter(), "duplicates": 0, "duplicates_across_runs": 0}
+    for m in manifests:
+        total["defects"].update(m["defects"])
+        total["records"].update(m["records"])
+        total["duplicates"] += m["duplicates"]
+        total["duplicates_across_runs"] += m["duplicates_across_runs"]
+    return total
 
 
 def count(spark, table: str) -> int:  # type: ignore[no-untyped-def]
@@ -53,7 +75,7 @@ def clean_id(value: str) -> str | None:
 
 
 def test_nothing_is_lost_and_every_defect_lands_where_it_belongs(spark, landed):
-    _, _, manifest = landed
+    _, manifest, _ = landed
     defects = manifest["defects"]
     generated = manifest["records"]
     dead = {r[0]: (r[1], r[2]) for r in rows(spark, "SELECT artifact, count(*), sum(records) "
@@ -62,10 +84,11 @@ def test_nothing_is_lost_and_every_defect_lands_where_it_belongs(spark, landed):
     unregistered = sum(f["records"] for f in manifest["files"] if f["kind"] == "unknown_schema")
     # bronze + dead letters = generated, per artifact
     assert count(spark, "events_app_bronze_actions") + dead["app_event"][1] == generated["app_event"]
-    assert dead["app_event"] == (2, lost + unregistered)  # the cut block and the unregistered file
+    assert dead["app_event"] == (4, lost + unregistered)  # per batch: the cut block and the unregistered file
     assert count(spark, "events_app_bronze_uploads") == generated["media_upload"]
     reasons = [r[0] for r in rows(spark, "SELECT reason FROM app.events_app_bronze_dead_letter ORDER BY reason")]
-    assert "damaged or truncated block" in reasons[0] and "not a version of palindrom.events/app_event" in reasons[1]
+    assert ["damaged or truncated block" in r for r in reasons] == [True, True, False, False]
+    assert all("not a version of palindrom.events/app_event" in r for r in reasons[2:])
 
     # silver: duplicates removed; quarantined and dropped rows counted exactly
     distinct = count(spark, "events_app_bronze_actions") - manifest["duplicates"]
@@ -105,8 +128,23 @@ def silver_actions(landing: Path, manifest: dict[str, Any]) -> list[dict[str, An
     return kept
 
 
+def test_second_run_reads_only_new_files_and_removes_duplicates_across_runs(spark, landed):
+    _, manifest, first_run = landed
+    after = dict(rows(spark, PER_FILE))
+    assert first_run and all("batch-0001" in f for f in first_run)
+    assert {f: n for f, n in after.items() if "batch-0001" in f} == first_run  # nothing of batch 1 read again
+    assert {f for f in after if f not in first_run} and all("batch-0002" in f for f in after if f not in first_run)
+    # batch 2 re-sent events of batch 1: they are in bronze twice and in silver once
+    assert manifest["duplicates_across_runs"] > 0
+    resent_ids = ("SELECT lower(trim(event_id)) FROM app.events_app_bronze_actions GROUP BY 1 "
+                  "HAVING bool_or(source_file LIKE '%batch-0001%') AND bool_or(source_file LIKE '%batch-0002%')")
+    assert rows(spark, f"SELECT count(*) FROM ({resent_ids})") == [(manifest["duplicates_across_runs"],)]
+    assert rows(spark, f"SELECT count(*), count(DISTINCT event_id) FROM app.events_app_silver_actions "
+                       f"WHERE event_id IN ({resent_ids})") == [(manifest["duplicates_across_runs"],) * 2]
+
+
 def test_gold_equals_an_independent_computation(spark, landed):
-    _, landing, manifest = landed
+    landing, manifest, _ = landed
     actions = silver_actions(landing, manifest)
 
     daily: dict[tuple[str, str], dict[str, Any]] = defaultdict(lambda: {"events": 0, "sessions": set(), "types": Counter(),

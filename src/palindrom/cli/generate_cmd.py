@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 import time
 from pathlib import Path
 
 from palindrom.runtime import spec
-from palindrom.sample.generate import Generator
+from palindrom.sample.generate import START, Generator
 
 LANDING_KEY = "palindrom.events.landing_path"
 
@@ -47,10 +48,14 @@ def generate(args: argparse.Namespace) -> int:
     try:
         landing = landing_folder(args)
         generator = Generator(landing, args.events, seed=args.seed, bad_rate=args.bad_rate, files=args.files,
-                              days=args.days, progress=ProgressBar(sys.stderr.isatty()))
+                              days=args.days, progress=ProgressBar(sys.stderr.isatty()), start=args.start or START)
     except (ValueError, spec.ConfigurationError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if generator.last_day >= dt.date.today():
+        print(f"warning: batch {generator.batch} runs to {generator.last_day}, after today: its later events are "
+              "in the future and silver quarantines them (not_in_future). Use --landing elsewhere or --start.",
+              file=sys.stderr)
     print(f"Generating batch {generator.batch}: {args.events} app events from {generator.first_day} "
           f"({args.days} days, seed {args.seed}, bad rate {args.bad_rate}) into {landing}")
     manifest = generator.run()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import importlib
 import sys
 from collections.abc import Callable, Sequence
@@ -12,7 +13,7 @@ DEFAULT_STORAGE = Path(".pipelines")
 COMMANDS = {"run": ("run_cmd", "run"), "quality": ("quality_cmd", "report"),
             "generate": ("generate_cmd", "generate"), "kafka": ("kafka_cmd", "send"),
             "registry": ("registry_cmd", "run"), "expectations": ("quality_cmd", "check"),
-            "query": ("query_cmd", "run")}
+            "query": ("query_cmd", "run"), "tables": ("query_cmd", "tables")}
 
 
 def _tables(value: str) -> list[str]:
@@ -40,6 +41,10 @@ def parser() -> argparse.ArgumentParser:
     query.add_argument("sql")
     query.add_argument("--storage", type=Path, default=DEFAULT_STORAGE)
     query.add_argument("--format", choices=("table", "json"), default="table")
+    listing = sub.add_parser("tables", help="Row counts of the tables a pipeline publishes locally.")
+    listing.add_argument("target", nargs="?", help="Pipeline NAME in pipelines/, or PATH.")
+    listing.add_argument("--env", default="local")
+    listing.add_argument("--storage", type=Path, default=DEFAULT_STORAGE)
     quality = sub.add_parser("quality", help="Data-quality summary of a pipeline's recent updates.")
     quality.add_argument("target", nargs="?", help="Pipeline NAME in pipelines/, or PATH (local event log).")
     quality.add_argument("--env", default="local")
@@ -80,7 +85,9 @@ def parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=7, help="Same seed, same records (default 7).")
     gen.add_argument("--bad-rate", type=float, default=0.02, help="Share of events with a defect (default 0.02).")
     gen.add_argument("--files", type=int, help="App event files (default: one per 25000 events, at least 3).")
-    gen.add_argument("--days", type=int, default=30, help="Days the batch covers (default 30).")
+    gen.add_argument("--days", type=int, default=30, help="Days each batch covers (default 30).")
+    gen.add_argument("--start", type=dt.date.fromisoformat,
+                     help="First day of batch 1 (default 2026-01-01); batch N starts (N-1)*days later.")
     gen.add_argument("--landing", type=Path, help="Landing folder (default: palindrom.events.landing_path).")
     gen.add_argument("--env", default="local")
     gen.add_argument("--storage", type=Path, default=DEFAULT_STORAGE)

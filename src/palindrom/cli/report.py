@@ -27,10 +27,11 @@ class FlowPrinter:
 def print_summary(result: UpdateResult, seconds: float) -> None:
     out = sys.stdout
     print(f"\nUpdate {result.update_id} of '{result.pipeline}' {result.state.upper()} in {seconds:.1f}s", file=out)
-    header = f"{'flow':<34}{'type':<20}{'state':<11}{'rows':>12}{'time':>9}"
+    width = max([34, *(len(name) + 2 for name in result.flows)])
+    header = f"{'flow':<{width}}{'type':<20}{'state':<11}{'rows':>12}{'time':>9}"
     print(header, file=out)
     print("-" * len(header), file=out)
     for flow in sorted(result.flows.values(), key=lambda f: f.name):
         rows = "" if flow.rows is None else f"{flow.rows:,}"
-        print(f"{flow.name:<34}{flow.kind:<20}{flow.state:<11}{rows:>12}{_secs(flow.duration):>9}", file=out)
+        print(f"{flow.name:<{width}}{flow.kind:<20}{flow.state:<11}{rows:>12}{_secs(flow.duration):>9}", file=out)
     out.flush()

@@ -35,7 +35,7 @@ from palindrom.sample import model
 
 GROUP = "palindrom.events"
 MANIFEST_DIR = "_generator"
-START = dt.date(2026, 10, 1)
+START = dt.date(2026, 1, 1)  # batch N covers the `days` after batch N-1: ten 30-day batches before November
 Progress = Callable[[int, int], None]
 
 
@@ -56,7 +56,8 @@ def next_batch(landing: Path) -> int:
 
 class Generator:
     def __init__(self, landing: Path, events: int, seed: int = 7, bad_rate: float = 0.02, files: int | None = None,
-                 days: int = 30, schemas: Path | None = None, progress: Progress | None = None) -> None:
+                 days: int = 30, schemas: Path | None = None, progress: Progress | None = None,
+                 start: dt.date = START) -> None:
         if events < 100:
             raise ValueError("--events must be at least 100 (every defect class needs room).")
         if not 0 <= bad_rate <= 0.5:
@@ -68,7 +69,8 @@ class Generator:
         self.days, self.schemas = days, schemas or default_schemas_dir()
         self.batch = next_batch(landing)
         self.rng = random.Random(f"{seed}/{self.batch}")
-        self.first_day = START + dt.timedelta(days=days * (self.batch - 1))
+        self.first_day = start + dt.timedelta(days=days * (self.batch - 1))
+        self.last_day = self.first_day + dt.timedelta(days=days - 1)
         self.progress = progress or (lambda done, total: None)
         self.written: list[dict[str, Any]] = []
         self.defects: Counter[str] = Counter()
