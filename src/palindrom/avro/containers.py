@@ -216,10 +216,10 @@ class ContainerDecoder(RegistryDecoder):
         for k in range(count):
             start = buffer.tell()
             try:
-                rescued = None
+                unknown: dict[str, Any] = {}
                 if extra:
                     full: Any = fastavro.schemaless_reader(buffer, writer, None)
-                    rescued = coerce.to_json({n: full.get(n) for n in extra if full.get(n) is not None}) or None
+                    unknown = {n: full[n] for n in extra if full.get(n) is not None}
                     buffer.seek(start)
                 datum = fastavro.schemaless_reader(buffer, writer, cache["reader"])
                 payload = coerce.coerce(values.to_spark_value(cache["reader_json"], datum), cache["payload_type"])
@@ -229,7 +229,7 @@ class ContainerDecoder(RegistryDecoder):
                               f"({type(exc).__name__}: {exc}); the rest of its block is kept here"}
                 return
             yield {**ids, PAYLOAD: payload, RECORDS: 1, POSITION: first + k,
-                   RESCUED: rescued if rescued != "{}" else None}
+                   RESCUED: coerce.to_json(unknown) if unknown else None}
 
     def batches(self, batches: Iterator[pa.RecordBatch], output: T.StructType) -> Iterator[pa.RecordBatch]:
         builder = coerce.BatchBuilder(output)

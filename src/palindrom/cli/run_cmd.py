@@ -21,6 +21,7 @@ from palindrom.runtime.runner import (
     UpdateResult,
     failed_to_start_workers,
     run_update,
+    short_name,
 )
 
 
@@ -131,7 +132,7 @@ def _attempt(spark_server: server.Server, pipeline: spec.PipelineSpec, args: arg
 def _report_triggers(monitor: StreamMonitor | None, result: UpdateResult) -> None:
     if monitor is not None:
         for progress in result.progress:
-            monitor.observe(str(progress.get("name") or progress.get("id")).rsplit(".", 1)[-1].strip("`"), progress)
+            monitor.observe(short_name(str(progress.get("name") or progress.get("id"))), progress)
 
 
 def _clean(message: str, verbose: bool) -> str:

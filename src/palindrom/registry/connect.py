@@ -9,9 +9,9 @@ lookups fall back to the environment's ``schemas/registry.<env>.lock.json`` with
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from palindrom.avro.wire import SchemaRef
 from palindrom.logs import JsonLogger
@@ -20,6 +20,8 @@ from palindrom.registry.client import ArtifactVersion, RegistryClient
 from palindrom.registry.errors import RegistryUnavailable
 from palindrom.registry.local import LocalRegistry, LockedRegistry, SchemaSource
 from palindrom.runtime import spec
+
+Answer = TypeVar("Answer")
 
 PREFIX = "palindrom.registry."
 SCHEMAS_ENV = "PALINDROM_SCHEMAS_DIR"
@@ -53,30 +55,23 @@ class FallbackRegistry:
                              registry=self.client.url, reason=str(error))
         return self._locked
 
-    def latest(self, group: str, artifact: str) -> ArtifactVersion:
+    def _answer(self, ask: Callable[[SchemaSource], Answer]) -> Answer:
+        """The server's answer, or the lockfile's once the server could not be reached."""
         if self._locked is None:
             try:
-                return self.client.latest(group, artifact)
+                return ask(self.client)
             except RegistryUnavailable as exc:
-                return self._fallback(exc).latest(group, artifact)
-        return self._locked.latest(group, artifact)
+                return ask(self._fallback(exc))
+        return ask(self._locked)
+
+    def latest(self, group: str, artifact: str) -> ArtifactVersion:
+        return self._answer(lambda source: source.latest(group, artifact))
 
     def schema(self, ref: SchemaRef) -> str:
-        if self._locked is None:
-            try:
-                return self.client.schema(ref)
-            except RegistryUnavailable as exc:
-                return self._fallback(exc).schema(ref)
-        return self._locked.schema(ref)
-
+        return self._answer(lambda source: source.schema(ref))
 
     def all_versions(self, group: str, artifact: str) -> list[ArtifactVersion]:
-        if self._locked is None:
-            try:
-                return self.client.all_versions(group, artifact)
-            except RegistryUnavailable as exc:
-                return self._fallback(exc).all_versions(group, artifact)
-        return self._locked.all_versions(group, artifact)
+        return self._answer(lambda source: source.all_versions(group, artifact))
 
 
 def client_for(settings: Mapping[str, Any]) -> RegistryClient:

@@ -77,7 +77,8 @@ class UpdateResult:
 FlowListener = Callable[[FlowResult], None]
 
 
-def _short(name: str) -> str:
+def short_name(name: str) -> str:
+    """``spark_catalog.db.`flow``` -> ``flow``."""
     return name.rsplit(".", 1)[-1].strip("`")
 
 
@@ -249,7 +250,7 @@ def _on_event(spark: SparkSession, message: str, result: UpdateResult, tail: Eve
     qualified, state = match["flow"], STATES.get(match["state"], match["state"].lower())
     if is_internal(qualified):
         return
-    flow = result.flows.setdefault(_short(qualified), FlowResult(_short(qualified), "table"))
+    flow = result.flows.setdefault(short_name(qualified), FlowResult(short_name(qualified), "table"))
     now = time.monotonic()
     if state == "queued" and flow.state == "queued" and flow.started is not None:
         return
