@@ -143,49 +143,75 @@ def test_second_run_reads_only_new_files_and_removes_duplicates_across_runs(spar
                        f"WHERE event_id IN ({resent_ids})") == [(manifest["duplicates_across_runs"],) * 2]
 
 
+TYPES = ["app_open", "screen_view", "play", "pause", "share", "like", "upload", "app_close", "search", "unknown"]
+MILLIS = "%Y-%m-%d %H:%M:%S.%f"
+
+
+def gold(spark, sql: str) -> dict[tuple, tuple]:  # type: ignore[no-untyped-def]
+    """Rows keyed by their first two columns."""
+    return {tuple(r[:2]): tuple(r[2:]) for r in rows(spark, sql)}
+
+
 def test_gold_equals_an_independent_computation(spark, landed):
+    """Every column of every gold table, from the landed files read here with fastavro."""
     landing, manifest, _ = landed
     actions = silver_actions(landing, manifest)
 
-    daily: dict[tuple[str, str], dict[str, Any]] = defaultdict(lambda: {"events": 0, "sessions": set(), "types": Counter(),
-                                                                      "first": None, "last": None, "play_ms": 0})
+    daily: dict[tuple[str, str], dict[str, Any]] = defaultdict(
+        lambda: {"sessions": set(), "types": Counter(), "times": [], "play_ms": 0})
     for a in actions:
         day = daily[(a["user_id"], a["at"].date().isoformat())]
-        day["events"] += 1
         day["sessions"].add(a["session_id"])
         day["types"][a["type"]] += 1
-        day["first"] = min(day["first"] or a["at"], a["at"])
-        day["last"] = max(day["last"] or a["at"], a["at"])
+        day["times"].append(a["at"])
         day["play_ms"] += (a["duration"] or 0) if a["type"] == "play" else 0
-    expected = sorted((user, date, d["events"], len(d["sessions"]), d["types"]["play"], d["types"]["unknown"],
-                       d["first"].strftime("%Y-%m-%d %H:%M:%S.%f")[:23], d["last"].strftime("%Y-%m-%d %H:%M:%S.%f")[:23],
-                       d["play_ms"]) for (user, date), d in daily.items())
-    got = rows(spark, "SELECT user_id, CAST(activity_date AS STRING), events, sessions, play_events, unknown_events, "
-                      "date_format(first_seen_at, 'yyyy-MM-dd HH:mm:ss.SSS'), "
-                      "date_format(last_seen_at, 'yyyy-MM-dd HH:mm:ss.SSS'), play_ms "
-                      "FROM app.events_app_gold_user_daily_activity ORDER BY 1, 2")
-    assert [tuple(r) for r in got] == expected
+    expected_daily = {key: (len(d["times"]), *(d["types"][t] for t in TYPES), len(d["sessions"]),
+                            min(d["times"]).strftime(MILLIS)[:23], max(d["times"]).strftime(MILLIS)[:23], d["play_ms"])
+                      for key, d in daily.items()}
+    type_columns = ", ".join(f"{t}_events" for t in TYPES)
+    assert gold(spark, f"SELECT user_id, CAST(activity_date AS STRING), events, {type_columns}, sessions, "
+                       "date_format(first_seen_at, 'yyyy-MM-dd HH:mm:ss.SSS'), "
+                       "date_format(last_seen_at, 'yyyy-MM-dd HH:mm:ss.SSS'), play_ms "
+                       "FROM app.events_app_gold_user_daily_activity") == expected_daily
 
-    hourly = Counter((a["at"].strftime("%Y-%m-%d %H:00:00"), a["type"]) for a in actions)
-    got_hourly = rows(spark, "SELECT date_format(event_hour, 'yyyy-MM-dd HH:mm:ss'), event_type, events "
-                             "FROM app.events_app_gold_event_type_hourly")
-    assert {(r[0], r[1]): r[2] for r in got_hourly} == dict(hourly)
+    hourly: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for a in actions:
+        hourly[(a["at"].strftime("%Y-%m-%d %H:00:00"), a["type"])].append(a["user_id"])
+    assert gold(spark, "SELECT date_format(event_hour, 'yyyy-MM-dd HH:mm:ss'), event_type, events, users "
+                       "FROM app.events_app_gold_event_type_hourly") == {
+        key: (len(users), len(set(users))) for key, users in hourly.items()}
 
-    # 7-day events per user and active day
-    by_user: dict[str, dict[dt.date, int]] = defaultdict(dict)
+    # Features per user and active day over the 7 and 30 days up to it (that day included).
+    by_user: dict[str, dict[dt.date, dict[str, Any]]] = defaultdict(dict)
     for (user, date), d in daily.items():
-        by_user[user][dt.date.fromisoformat(date)] = d["events"]
-    features = {(user, day.isoformat()): sum(n for other, n in days.items() if 0 <= (day - other).days < 7)
-                for user, days in by_user.items() for day in days}
-    got_features = rows(spark, "SELECT user_id, CAST(feature_date AS STRING), events_7d "
-                               "FROM app.events_app_gold_user_features")
-    assert {(r[0], r[1]): r[2] for r in got_features} == features
+        by_user[user][dt.date.fromisoformat(date)] = d
+    expected_features = {}
+    for user, days in by_user.items():
+        for day in days:
+            week = [d for other, d in days.items() if 0 <= (day - other).days < 7]
+            month = [d for other, d in days.items() if 0 <= (day - other).days < 30]
+            expected_features[(user, day.isoformat())] = (
+                sum(len(d["times"]) for d in week), sum(len(d["times"]) for d in month),
+                sum(len(d["sessions"]) for d in week), sum(len(d["sessions"]) for d in month),
+                len(week), len(month), sum(d["types"]["play"] for d in week), sum(d["types"]["play"] for d in month),
+                sum(d["play_ms"] for d in month), sum(d["types"]["upload"] for d in month),
+                (day - min(other for other in days if other <= day)).days)
+    assert gold(spark, "SELECT user_id, CAST(feature_date AS STRING), events_7d, events_30d, sessions_7d, "
+                       "sessions_30d, active_days_7d, active_days_30d, plays_7d, plays_30d, play_ms_30d, uploads_30d, "
+                       "days_since_first_seen FROM app.events_app_gold_user_features") == expected_features
 
-    uploads: dict[tuple[str, str], list[int]] = defaultdict(list)
+    uploads: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     horizon = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+    seen: set[str] = set()
     for u in read_landed(landing, manifest, "media_upload"):
+        event_id = str(u["event_id"]).strip().lower()
+        if event_id in seen:
+            continue
+        seen.add(event_id)
         if clean_id(u["user_id"]) and u["uploaded_at"] <= horizon and (u["duration_ms"] or 0) >= 0 and u["size_bytes"] > 0:
-            uploads[(u["uploaded_at"].date().isoformat(), u["media_type"].lower())].append(u["size_bytes"])
-    got_uploads = rows(spark, "SELECT CAST(upload_date AS STRING), media_type, uploads, total_bytes "
-                              "FROM app.events_app_gold_media_upload_stats")
-    assert {(r[0], r[1]): (r[2], r[3]) for r in got_uploads} == {k: (len(v), sum(v)) for k, v in uploads.items()}
+            uploads[(u["uploaded_at"].date().isoformat(), u["media_type"].lower())].append(u)
+    expected_uploads = {key: (len(us), len({u["user_id"].strip() for u in us}), sum(u["size_bytes"] for u in us),
+                              max(u["size_bytes"] for u in us), sum(u["duration_ms"] or 0 for u in us),
+                              sum(u["size_bytes"] for u in us) / len(us)) for key, us in uploads.items()}
+    assert gold(spark, "SELECT CAST(upload_date AS STRING), media_type, uploads, uploaders, total_bytes, max_bytes, "
+                       "total_duration_ms, avg_bytes FROM app.events_app_gold_media_upload_stats") == expected_uploads
