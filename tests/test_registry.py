@@ -4,8 +4,10 @@ registry and lockfile, and the `pipelines registry` lifecycle commands."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import json
+import re
 import secrets
 import shutil
 import time
@@ -125,6 +127,15 @@ def test_basic_auth_and_a_clear_error_without_the_password():
         from_scope = registry_auth.from_settings({"auth": "basic", "secret_scope": "palindrom-registry"}, {}, scope)
         assert RegistryClient(fake.url, from_scope).latest(GROUP, "app_event").version == "2"
         assert asked == [("palindrom-registry", "username"), ("palindrom-registry", "password")]
+
+        def no_workspace(name: str, key: str) -> str:
+            raise ValueError("default auth: cannot configure default credentials, please check the docs")
+
+        with pytest.raises(RegistryAuthError) as caught:
+            registry_auth.from_settings({"auth": "basic", "secret_scope": "palindrom-registry"}, {}, no_workspace)
+        assert str(caught.value).startswith("registry auth 'basic': PALINDROM_REGISTRY_USERNAME is not set and the "
+                                            "secret 'username' of Databricks secret scope 'palindrom-registry' "
+                                            "could not be read (ValueError: default auth: cannot configure")
 
 
 def test_oidc_token_is_cached_refreshed_before_expiry_and_after_revocation():
@@ -250,3 +261,30 @@ def test_schema_files_must_be_numbered_without_gaps(tmp_path):
     Path(schemas / GROUP / "app_event" / "v3.avsc").rename(schemas / GROUP / "app_event" / "v5.avsc")
     code, out = _registry("check", "--schemas", schemas)
     assert code == 1 and "versions must be v1..vN without gaps, found [1, 2, 5]" in out
+
+
+def test_pull_pins_the_ids_the_registry_resolved_and_the_lockfile_serves_them(tmp_path):
+    schemas = tmp_path / "schemas"
+    shutil.copytree(SCHEMAS, schemas)
+    media = (SCHEMAS / GROUP / "media_upload" / "v1.avsc").read_text()
+    with _seeded(FakeApicurio(server_version="3.3.0")) as fake:   # ids differ from the local ones
+        fake.add(GROUP, "media_upload", media)
+        fake.add(GROUP, "app_event", V3)
+        code, out = _registry("pull", "--schemas", schemas, "--url", fake.url)
+        assert code == 0 and "registry.local.lock.json (4 versions)" in out
+        lock = json.loads((schemas / "registry.local.lock.json").read_text())
+        assert lock["registry"] == fake.url and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", lock["resolved_at"])
+        pinned = {(a["artifactId"], v["version"]): (v["globalId"], v["contentId"], v["sha256"])
+                  for a in lock["artifacts"] for v in a["versions"]}
+        assert pinned == {(a, v.version): (v.global_id, v.content_id, hashlib.sha256(v.content.encode()).hexdigest())
+                          for (g, a), versions in fake.artifacts.items() if g == GROUP for v in versions}
+        assert [a["latest"] for a in lock["artifacts"]] == ["3", "1"]
+        assert _registry("check", "--schemas", schemas, "--url", fake.url)[0] == 0
+        fake.add(GROUP, "app_event", BREAKING)          # someone published behind our back
+        code, out = _registry("check", "--schemas", schemas, "--url", fake.url)
+        assert code == 1 and "the registry has 4 versions, schemas/ only 3" in out
+    # With the registry gone, the pulled lockfile answers with the registry's ids, not local ones.
+    locked = LockedRegistry(schemas, "local")
+    assert locked.latest(GROUP, "app_event").global_id == 5          # v4 came after the pull
+    assert locked.schema(SchemaRef("globalId", 4)) == media
+    assert locked.schema(SchemaRef("contentId", 3)) == V2

@@ -131,7 +131,14 @@ def from_settings(settings: Mapping[str, Any], environ: Mapping[str, str] | None
             return value
         if scope:
             lookup = secret_lookup or databricks_secret
-            return lookup(str(scope), scope_key)
+            try:
+                return lookup(str(scope), scope_key)
+            except Exception as exc:   # the SDK raises many types; none of them carries the secret
+                reason = (str(exc).splitlines() or [""])[0][:160]
+                raise RegistryAuthError(f"registry auth '{kind}': {name} is not set and the secret '{scope_key}' "
+                                        f"of Databricks secret scope '{scope}' could not be read "
+                                        f"({type(exc).__name__}: {reason}). Set {name}, or configure Databricks "
+                                        "authentication (DATABRICKS_HOST and a token or profile).") from None
         raise RegistryAuthError(f"registry auth '{kind}' needs the environment variable {name} "
                                 f"(or secret_scope in conf/).")
 
