@@ -395,3 +395,35 @@ def test_lakeview_dashboard_is_deployed_and_its_widgets_show_the_event_log(spark
     flows = _widget_rows(spark, dashboard, widgets["rows_per_flow"], runs.db)
     assert {(r["flow_name"], r["sum(rows_written)"]) for r in flows if r["update_started"] == started[first]} == {
         ("readings", 6), ("readings_quarantine", 2), ("readings_by_sensor", 1), ("readings_by_sensor_quarantine", 1)}
+
+
+def test_fail_rule_on_a_materialized_view_keeps_its_previous_contents(spark, tmp_path):
+    folder, db = copy_fixture("quality", tmp_path)
+    storage = folder.parent / "storage"
+    rules = folder / "expectations" / "readings_by_sensor.yml"
+    rules.write_text(rules.read_text() + "  - name: total_sane\n    constraint: total < 10000\n    action: fail\n")
+    write_json_lines(folder / "landing" / "1.json", [
+        {"id": 1, "sensor": "a", "value": 10}, {"id": 2, "sensor": "a", "value": 20},
+        {"id": 3, "sensor": "b", "value": 5}, {"id": 4, "sensor": "b", "value": 6}])
+    assert _run("run", folder, "--storage", storage)[0] == 0
+    before = rows(spark, f"SELECT sensor, readings, total FROM {db}.readings_by_sensor ORDER BY 1")
+    assert before == [("a", 2, 30), ("b", 2, 11)]
+
+    touch_later(write_json_lines(folder / "landing" / "2.json", [{"id": 5, "sensor": "a", "value": 20000}]))
+    code, _, err = _run("run", folder, "--storage", storage)
+    assert code == 1
+    assert "total_sane" in err and '"sensor":"a"' in err and '"total":20030' in err
+    # The view keeps the previous update's rows; its upstream streaming table committed its own
+    # flow before the view failed, as each flow is its own transaction on Databricks too.
+    assert rows(spark, f"SELECT sensor, readings, total FROM {db}.readings_by_sensor ORDER BY 1") == before
+    assert rows(spark, f"SELECT id FROM {db}.readings ORDER BY id") == [(1,), (2,), (3,), (4,), (5,)]
+    last = rows(spark, f"SELECT origin.update_id FROM {db}.event_log WHERE event_type = 'create_update' "
+                       "ORDER BY timestamp DESC LIMIT 1")[0][0]
+    statuses = dict(rows(spark, f"""
+        SELECT origin.flow_name, get_json_object(details, '$.flow_progress.status') FROM {db}.event_log
+        WHERE event_type = 'flow_progress' AND origin.update_id = '{last}'
+          AND get_json_object(details, '$.flow_progress.status') IN ('COMPLETED', 'FAILED')"""))
+    assert statuses["readings"] == "COMPLETED" and statuses["readings_by_sensor"] == "FAILED"
+    assert rows(spark, f"""SELECT get_json_object(details, '$.update_progress.state') FROM {db}.event_log
+        WHERE event_type = 'update_progress' AND origin.update_id = '{last}' ORDER BY timestamp""") == [
+        ("RUNNING",), ("FAILED",)]
