@@ -78,4 +78,28 @@ def test_pipeline_resource_is_valid_and_matches_conf(name, target):
         assert deployed.pop("palindrom.registry.schemas_path") == "${workspace.file_path}/schemas"
     assert deployed == ours
     assert (path.parent / resolved["root_path"] / "palindrom" / "quality" / "guard.py").is_file()
-    assert resolved["event_log"]["name"] == f"{name}_event_log"
+    # The event log sits beside the tables under the name a local run gives it: <database>.event_log.
+    assert resolved["event_log"] == {"catalog": resolved["catalog"], "schema": resolved["schema"], "name": "event_log"}
+
+
+def _dashboards() -> dict[str, tuple[Path, dict[str, Any]]]:
+    return {key: (path, spec) for pattern in BUNDLE["include"] for path in sorted(REPO.glob(pattern))
+            for key, spec in yaml.safe_load(path.read_text())["resources"].get("dashboards", {}).items()}
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("name", sorted(RESOURCES))
+def test_every_pipeline_deploys_the_quality_dashboard_over_its_own_event_log(name, target):
+    from databricks.bundles.dashboards import Dashboard
+
+    path, spec = _dashboards()[f"{name}_quality"]
+    resolved = _substitute({**spec, "warehouse_id": "abc123"}, target)
+    Dashboard.from_dict(resolved)
+    event_log = _substitute(RESOURCES[name][1], target)["event_log"]
+    assert (resolved["dataset_catalog"], resolved["dataset_schema"]) == (event_log["catalog"], event_log["schema"])
+    assert target in resolved["display_name"]
+    dashboard = (path.parent / resolved["file_path"]).resolve()
+    assert dashboard == REPO / "dashboards" / "pipeline_quality.lvdash.json"
+    # Its queries name the table only, so dataset_catalog/dataset_schema place them.
+    assert set(re.findall(r"(?:FROM|JOIN)\s+([\w.]+)", dashboard.read_text())) == {"event_log", "updates",
+                                                                                  "expectations", "progress"}
