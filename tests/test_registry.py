@@ -288,3 +288,48 @@ def test_pull_pins_the_ids_the_registry_resolved_and_the_lockfile_serves_them(tm
     assert locked.latest(GROUP, "app_event").global_id == 5          # v4 came after the pull
     assert locked.schema(SchemaRef("globalId", 4)) == media
     assert locked.schema(SchemaRef("contentId", 3)) == V2
+
+
+DEVICE = json.dumps({"type": "record", "name": "Device", "namespace": "palindrom.common", "fields": [
+    {"name": "model", "type": "string"},
+    {"name": "os", "type": {"type": "enum", "name": "Os", "symbols": ["ANDROID", "IOS", "WEB"]}}]})
+SESSION = json.dumps({"type": "record", "name": "SessionStart", "namespace": "palindrom.events", "fields": [
+    {"name": "session_id", "type": "string"},
+    {"name": "device", "type": "palindrom.common.Device"},
+    {"name": "previous", "type": ["null", "palindrom.common.Device"], "default": None}]})
+
+
+@pytest.mark.parametrize("server", ["3.3.0", "2.6.0"])
+def test_references_are_registered_and_read_dereferenced_by_version_global_and_content_id(server):
+    from fastavro import parse_schema, schemaless_reader, schemaless_writer
+
+    from palindrom.registry.client import Reference
+
+    with FakeApicurio(server_version=server) as fake:
+        writer = RegistryClient(fake.url, backoff=0.01)
+        fake.add("other", "noise", '{"type": "string"}')
+        device = writer.register("palindrom.common", "device", DEVICE)
+        assert device is not None
+        uses = [Reference("palindrom.common.Device", "palindrom.common", "device", device.version)]
+        session = writer.register(GROUP, "session_start", SESSION, references=uses)
+        assert session is not None
+        stored = fake.artifacts[(GROUP, "session_start")][0]
+        assert stored.content == SESSION and stored.references == [
+            {"name": "palindrom.common.Device", "groupId": "palindrom.common", "artifactId": "device", "version": "1"}]
+
+        # Fresh clients, no cache: every way of asking gives one self-contained schema.
+        expected = json.loads(SESSION)
+        expected["fields"][1]["type"] = json.loads(DEVICE)           # defined at its first use
+        by_version = RegistryClient(fake.url).latest(GROUP, "session_start").content
+        by_global = RegistryClient(fake.url).schema(SchemaRef("globalId", session.global_id))
+        by_content = RegistryClient(fake.url).schema(SchemaRef("contentId", session.content_id))
+        assert [json.loads(c) for c in (by_version, by_global, by_content)] == [expected] * 3
+        assert f"GET /apis/registry/{'v3' if server > '3' else 'v2'}/ids/contentIds/{session.content_id}/references" \
+            in fake.requests
+
+        record = {"session_id": "s1", "device": {"model": "Pixel", "os": "ANDROID"},
+                  "previous": {"model": "iPhone", "os": "IOS"}}
+        body = io.BytesIO()
+        schemaless_writer(body, parse_schema(json.loads(by_content)), record)
+        body.seek(0)
+        assert schemaless_reader(body, parse_schema(json.loads(by_version))) == record

@@ -4,6 +4,9 @@
 v2 and ccompat; 2.x serves v2 and ccompat only. Errors are problem-details JSON (v3: ``title``,
 ``detail``, ``status``, ``name``; v2: ``error_code``, ``message``, ``name``). Rule violations answer
 409 up to 3.2 and 400 from 3.3, always with ``name: RuleViolationException`` and ``causes``.
+References: versions may reference other artifacts' types; content by globalId or version is
+dereferenced on request (v3 ``references=DEREFERENCE``, v2 ``dereference=true``), by contentId it is
+raw, with ``/ids/contentIds/{id}/references`` listing them.
 Auth: none, basic, or bearer tokens from a client-credentials token endpoint (``/token``).
 Faults on demand: the next requests fail with a status, drop the connection, or answer slowly.
 
@@ -31,6 +34,7 @@ class Version:
     global_id: int
     content_id: int
     content: str
+    references: list[dict[str, str]] = field(default_factory=list)   # name, groupId, artifactId, version
 
 
 @dataclass
@@ -53,13 +57,13 @@ class FakeApicurio:
     def v3(self) -> bool:
         return self.server_version.startswith("3")
 
-    def add(self, group: str, artifact: str, content: str) -> Version:
+    def add(self, group: str, artifact: str, content: str, references: list[dict[str, str]] | None = None) -> Version:
         versions = self.artifacts.setdefault((group, artifact), [])
         contents = {v.content_id: v.content for vs in self.artifacts.values() for v in vs}
         digest = {hashlib.sha256(c.encode()).hexdigest(): i for i, c in contents.items()}
         content_id = digest.get(hashlib.sha256(content.encode()).hexdigest(), max(contents, default=0) + 1)
         global_id = 1 + max((v.global_id for vs in self.artifacts.values() for v in vs), default=0)
-        found = Version(str(len(versions) + 1), global_id, content_id, content)
+        found = Version(str(len(versions) + 1), global_id, content_id, content, list(references or []))
         versions.append(found)
         return found
 
@@ -69,6 +73,16 @@ class FakeApicurio:
                 if (v.global_id if kind == "globalIds" else v.content_id) == ident:
                     return v
         return None
+
+    def dereferenced(self, version: Version) -> str:
+        """The content with each reference's (dereferenced) definition at the first use of its name."""
+        if not version.references:
+            return version.content
+        schema = json.loads(version.content)
+        for ref in version.references:
+            target = next(v for v in self.artifacts[(ref["groupId"], ref["artifactId"])] if v.version == ref["version"])
+            schema, _ = _replace_first(schema, ref["name"], json.loads(self.dereferenced(target)))
+        return json.dumps(schema)
 
     def violations(self, group: str, artifact: str, content: str) -> list[dict[str, str]]:
         try:
@@ -106,6 +120,28 @@ class FakeApicurio:
     def __exit__(self, *exc: object) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+def _replace_first(node: Any, name: str, definition: Any) -> tuple[Any, bool]:
+    if node == name:
+        return definition, True
+    if isinstance(node, list):
+        out, done = [], False
+        for item in node:
+            item, hit = (item, False) if done else _replace_first(item, name, definition)
+            out.append(item)
+            done = done or hit
+        return out, done
+    if isinstance(node, dict):
+        out_d, done = {}, False
+        for key, item in node.items():
+            if key in ("name", "namespace", "doc", "default", "symbols"):
+                out_d[key] = item
+                continue
+            out_d[key], hit = (item, False) if done else _replace_first(item, name, definition)
+            done = done or hit
+        return out_d, done
+    return node, False
 
 
 def _handler(fake: FakeApicurio) -> type[BaseHTTPRequestHandler]:
@@ -182,12 +218,16 @@ def _handler(fake: FakeApicurio) -> type[BaseHTTPRequestHandler]:
         def _registry(self, method: str, api: str, parts: list[str], query: dict[str, str], body: str) -> None:
             if parts[:2] == ["system", "info"]:
                 return self._send(200, {"name": "Apicurio Registry (fake)", "version": fake.server_version})
-            if parts[:1] == ["ids"] and len(parts) == 3:
+            if parts[:1] == ["ids"] and len(parts) in (3, 4):
                 found = fake.find(parts[1], int(parts[2]))
                 if found is None:
                     return self._problem(404, "Not Found", f"No content with id '{parts[2]}' was found.",
                                          "ContentNotFoundException")
-                return self._send(200, found.content, raw=True)
+                if parts[3:] == ["references"]:
+                    return self._send(200, found.references)
+                # Only content by globalId can be dereferenced; by contentId it is served raw.
+                deref = parts[1] == "globalIds" and self._dereference(api, query)
+                return self._send(200, fake.dereferenced(found) if deref else found.content, raw=True)
             if parts[:1] == ["admin"] or parts[-2:] == ["rules", "COMPATIBILITY"]:
                 group_rule = parts[:1] == ["groups"] and len(parts) == 4 and api == "v3"
                 rule = fake.compatibility.get(parts[1]) if group_rule else None
@@ -222,19 +262,29 @@ def _handler(fake: FakeApicurio) -> type[BaseHTTPRequestHandler]:
                 meta = {"groupId": group, "artifactId": artifact, "version": found.version,
                         "globalId": found.global_id, "contentId": found.content_id, "artifactType": "AVRO"}
                 if (api == "v3" and rest[2:] == ["content"]) or (api == "v2" and rest[2:] == []):
-                    return self._send(200, found.content, raw=True)
+                    deref = self._dereference(api, query)
+                    return self._send(200, fake.dereferenced(found) if deref else found.content, raw=True)
                 if (api == "v3" and rest[2:] == []) or (api == "v2" and rest[2:] == ["meta"]):
                     return self._send(200, meta)
             return self._problem(404, "Not Found", "/".join(parts), "NotFoundException")
 
+        @staticmethod
+        def _dereference(api: str, query: dict[str, str]) -> bool:
+            return query.get("references") == "DEREFERENCE" if api == "v3" else query.get("dereference") == "true"
+
         def _create(self, api: str, group: str, query: dict[str, str], body: str) -> None:
+            references: list[dict[str, str]] = []
             if api == "v3":
                 request = json.loads(body)
                 artifact, content = request["artifactId"], request["firstVersion"]["content"]["content"]
+                references = request["firstVersion"]["content"].get("references") or []
                 if query.get("ifExists") != "FIND_OR_CREATE_VERSION":
                     return self._problem(400, "Bad Request", "unsupported ifExists", "BadRequestException")
             else:
                 artifact, content = self.headers["X-Registry-ArtifactId"], body
+                if self.headers.get("Content-Type") == "application/create.extended+json":
+                    extended = json.loads(body)
+                    content, references = extended["content"], extended.get("references") or []
             existing = fake.artifacts.get((group, artifact), [])
             same = next((v for v in existing if json.loads(v.content) == json.loads(content)), None) \
                 if api == "v3" else (existing[-1] if existing and existing[-1].content == content else None)
@@ -244,7 +294,7 @@ def _handler(fake: FakeApicurio) -> type[BaseHTTPRequestHandler]:
                     return self._violation(causes)
             if query.get("dryRun") == "true":
                 return self._send(200, {"artifact": {"groupId": group, "artifactId": artifact}})
-            found = same or fake.add(group, artifact, content)
+            found = same or fake.add(group, artifact, content, references)
             meta = {"groupId": group, "artifactId": artifact, "version": found.version,
                     "globalId": found.global_id, "contentId": found.content_id}
             return self._send(200, {"artifact": meta, "version": meta} if api == "v3" else meta)

@@ -13,12 +13,14 @@ import json
 import random
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import quote
 
 import requests
 
+from palindrom.avro import references
 from palindrom.avro.wire import SchemaRef
 from palindrom.registry.auth import Auth, NoAuth
 from palindrom.registry.errors import NotFound, RegistryAuthError, RegistryError, RegistryUnavailable, RuleViolation
@@ -38,6 +40,19 @@ class ArtifactVersion:
     @property
     def sha256(self) -> str:
         return hashlib.sha256(self.content.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A named type this schema uses from another artifact version (Apicurio ArtifactReference)."""
+
+    name: str            # the type's full name, as the referencing schema writes it
+    group: str
+    artifact: str
+    version: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"name": self.name, "groupId": self.group, "artifactId": self.artifact, "version": self.version}
 
 
 class RegistryClient:
@@ -154,12 +169,25 @@ class RegistryClient:
             if ref in self._by_ref:
                 return self._by_ref[ref]
         if ref.kind == "confluentId":
-            content = str(self._json("GET", f"/apis/ccompat/v7/schemas/ids/{ref.id}")["schema"])
+            found = self._json("GET", f"/apis/ccompat/v7/schemas/ids/{ref.id}")
+            if found.get("references"):
+                raise RegistryError(f"Confluent schema id {ref.id} references other schemas, which this client "
+                                    "does not resolve through ccompat; use an Apicurio wire format (apicurio3, "
+                                    "apicurio2 or headers) for sources whose schemas have references.")
+            content = str(found["schema"])
         elif ref.kind == "globalId":
             params = {"references": "DEREFERENCE"} if self.api == "v3" else {"dereference": "true"}
             content = self._request("GET", f"{self._base()}/ids/globalIds/{ref.id}", params=params).text
         else:
+            # Content by contentId is served raw (no dereferencing): inline its references here.
             content = self._request("GET", f"{self._base()}/ids/contentIds/{ref.id}").text
+            try:
+                listed = self._json("GET", f"{self._base()}/ids/contentIds/{ref.id}/references")
+            except NotFound:
+                listed = []       # a server without reference support
+            content = references.inline(content, {
+                str(r["name"]): self.version(str(r.get("groupId") or "default"), str(r["artifactId"]),
+                                             str(r["version"])).content for r in listed})
         with self._lock:
             self._by_ref[ref] = content
         return content
@@ -190,15 +218,18 @@ class RegistryClient:
         return "NONE"
 
     # -- writes ----------------------------------------------------------------------------
-    def register(self, group: str, artifact: str, content: str, *, dry_run: bool = False) -> ArtifactVersion | None:
+    def register(self, group: str, artifact: str, content: str, *, dry_run: bool = False,
+                 references: Sequence[Reference] = ()) -> ArtifactVersion | None:
         """Create the artifact or a new version (an identical latest version is found, not duplicated).
 
         ``dry_run`` runs the rules without writing; a violation raises RuleViolation either way.
-        Returns the version written (None for a dry run).
+        ``references`` name the other artifact versions whose types ``content`` uses.
+        Returns the version written (None for a dry run), its content as registered (not dereferenced).
         """
+        refs = [r.to_json() for r in references]
         if self.api == "v3":
-            payload = {"artifactId": artifact, "artifactType": "AVRO",
-                       "firstVersion": {"content": {"content": content, "contentType": "application/json"}}}
+            version = {"content": content, "contentType": "application/json", "references": refs}
+            payload = {"artifactId": artifact, "artifactType": "AVRO", "firstVersion": {"content": version}}
             body = self._json("POST", f"{self._base()}/groups/{quote(group, safe='')}/artifacts", body=payload,
                               params={"ifExists": "FIND_OR_CREATE_VERSION", "dryRun": str(dry_run).lower()})
             if dry_run:
@@ -213,7 +244,12 @@ class RegistryClient:
                 except NotFound:
                     pass   # a new artifact: only validity applies, nothing to be compatible with
                 return None
-            meta = self._json("POST", f"{self._base()}/groups/{quote(group, safe='')}/artifacts", raw=content,
+            if refs:   # v2 takes references in its extended create body
+                raw, headers = (json.dumps({"content": content, "references": refs}),
+                                {"Content-Type": "application/create.extended+json"})
+            else:
+                raw = content
+            meta = self._json("POST", f"{self._base()}/groups/{quote(group, safe='')}/artifacts", raw=raw,
                               params={"ifExists": "RETURN_OR_UPDATE"},
                               headers={**headers, "X-Registry-ArtifactId": artifact, "X-Registry-ArtifactType": "AVRO"})
         self._latest.pop((group, artifact), None)
