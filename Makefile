@@ -7,7 +7,7 @@ EVENTS ?= 300000
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup java browser uv run test lint typecheck schemas check clean
+.PHONY: setup java browser uv run test lint typecheck schemas check build clean
 
 uv:
 	@command -v uv >/dev/null 2>&1 || [ -x "$(HOME)/.local/bin/uv" ] || python3 -m pip install --user --quiet uv
@@ -48,6 +48,10 @@ schemas: setup
 
 test: setup browser lint typecheck schemas
 	$(UV) run --frozen pytest -q
+
+# The package wheel and sdist (the deploy workflow's build check).
+build: setup
+	$(UV) build --quiet --out-dir build/dist
 
 clean:
 	rm -rf $(STORAGE) .pytest_cache .mypy_cache .ruff_cache
