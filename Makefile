@@ -7,7 +7,7 @@ EVENTS ?= 300000
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup java browser uv run test lint typecheck schemas check build clean
+.PHONY: setup java browser uv run test lint typecheck schemas check build bench clean
 
 uv:
 	@command -v uv >/dev/null 2>&1 || [ -x "$(HOME)/.local/bin/uv" ] || python3 -m pip install --user --quiet uv
@@ -37,7 +37,7 @@ run: setup
 	@echo; echo "Dashboard: $(STORAGE)/quality.html   Query: uv run pipelines query --storage $(STORAGE) 'SELECT ...'"
 
 lint: setup
-	$(UV) run --frozen ruff check src tests pipelines
+	$(UV) run --frozen ruff check src tests pipelines benchmarks
 
 typecheck: setup
 	$(UV) run --frozen mypy src
@@ -48,6 +48,10 @@ schemas: setup
 
 test: setup browser lint typecheck schemas
 	$(UV) run --frozen pytest -q
+
+# Benchmarks print ratios measured in one run (never timed tests).
+bench: setup
+	$(UV) run --frozen python -m benchmarks.decoding
 
 # The package wheel and sdist (the deploy workflow's build check).
 build: setup

@@ -134,8 +134,10 @@ def test_writer_schemas_come_from_the_http_registry_once_per_id(spark, tmp_path,
         good, dead = run_stream(spark, decoder, tmp_path / "topic")
         assert dead == []
         assert [r.app_version for r in good][:3] == [None, "5.2", "5.3"]
-        fetched = [r for r in fake.requests if "/ids/" in r]
+        fetched = [r for r in fake.requests if "/ids/" in r and not r.endswith("/references")]
         assert len(fetched) == len(set(fetched)) == 3                # each writer schema fetched once
+        listed = [r for r in fake.requests if r.endswith("/references")]
+        assert len(listed) == (3 if fmt == "apicurio3" else 0)       # raw by contentId: references listed
 
 
 def test_registry_outage_during_a_run_decodes_from_the_lockfile(spark, tmp_path):

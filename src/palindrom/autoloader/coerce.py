@@ -12,7 +12,7 @@ import base64
 import datetime as dt
 import decimal
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import pyarrow as pa
@@ -129,22 +129,54 @@ def to_json(mapping: dict[str, Any]) -> str:
     return json.dumps(mapping, default=_jsonable, sort_keys=False)
 
 
-class BatchBuilder:
-    """Accumulates rows column-wise and emits Arrow record batches of ``schema``."""
+Repair = Callable[[dict[str, list[Any]], int, str], None]
 
-    def __init__(self, schema: T.StructType) -> None:
+
+class BatchBuilder:
+    """Accumulates rows column-wise and emits Arrow record batches of ``schema``.
+
+    ``checked`` names a column whose values are added unconverted, trusted to fit (decoded with a
+    reader schema): Arrow converts the whole column at once. Should that fail, the column is
+    coerced value by value, and ``repair(columns, row, reason)`` is told of each value that does
+    not fit (which is then set to None), so the caller can keep the row as a dead letter.
+    """
+
+    def __init__(self, schema: T.StructType, checked: str | None = None, repair: Repair | None = None) -> None:
         self.schema = schema
         self.arrow_schema = to_arrow_schema(schema, timezone="UTC", prefers_large_types=False)
         self.columns: dict[str, list[Any]] = {name: [] for name in schema.names}
         self.size = 0
+        self.checked = checked
+        self.repair = repair
 
     def add(self, row: dict[str, Any]) -> None:
         for name, column in self.columns.items():
             column.append(row.get(name))
         self.size += 1
 
+    def _checked_array(self) -> dict[str, pa.Array]:
+        if self.checked is None:
+            return {}
+        arrow_type = self.arrow_schema.field(self.checked).type
+        try:
+            return {self.checked: pa.array(self.columns[self.checked], type=arrow_type)}
+        except (pa.ArrowException, TypeError, ValueError, OverflowError):
+            dtype = self.schema[self.checked].dataType
+            values = self.columns[self.checked]
+            for row, value in enumerate(values):
+                try:
+                    values[row] = coerce(value, dtype)
+                except Mismatch as exc:
+                    if self.repair is None:
+                        raise
+                    self.repair(self.columns, row, str(exc))
+                    values[row] = None
+            return {self.checked: pa.array(values, type=arrow_type)}
+
     def flush(self) -> pa.RecordBatch:
-        arrays = [pa.array(self.columns[f.name], type=f.type) for f in self.arrow_schema]
+        built = self._checked_array()
+        arrays = [built[f.name] if f.name in built else pa.array(self.columns[f.name], type=f.type)
+                  for f in self.arrow_schema]
         batch = pa.RecordBatch.from_arrays(arrays, schema=self.arrow_schema)
         self.columns = {name: [] for name in self.schema.names}
         self.size = 0

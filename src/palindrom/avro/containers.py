@@ -36,7 +36,6 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from palindrom.autoloader import coerce
-from palindrom.avro import values
 from palindrom.avro.decoder import RegistryDecoder
 
 MAGIC = b"Obj\x01"
@@ -199,6 +198,7 @@ class ContainerDecoder(RegistryDecoder):
         ids = {WRITER_ID: found[0], WRITER_VERSION: found[1]}
         reader_fields = {f["name"] for f in self.worker["reader_json"]["fields"]}
         extra = [f["name"] for f in head.schema.get("fields", []) if f["name"] not in reader_fields]
+        reader = self.resolve_onto(head.schema)
         index = 0
         for block in blocks(data, head):
             if block.data is None:
@@ -206,10 +206,10 @@ class ContainerDecoder(RegistryDecoder):
                        ERROR: block.error}
                 index += block.count or 0
                 continue
-            yield from self._records(block, parsed_writer, extra, ids, index)
+            yield from self._records(block, parsed_writer, reader, extra, ids, index)
             index += block.count or 0
 
-    def _records(self, block: Block, writer: Any, extra: list[str], ids: dict[str, Any],
+    def _records(self, block: Block, writer: Any, reader: Any, extra: list[str], ids: dict[str, Any],
                  first: int) -> Iterator[dict[str, Any]]:
         cache = self.worker
         buffer, count = io.BytesIO(block.data or b""), block.count or 0
@@ -221,8 +221,8 @@ class ContainerDecoder(RegistryDecoder):
                     full: Any = fastavro.schemaless_reader(buffer, writer, None)
                     unknown = {n: full[n] for n in extra if full.get(n) is not None}
                     buffer.seek(start)
-                datum = fastavro.schemaless_reader(buffer, writer, cache["reader"])
-                payload = coerce.coerce(values.to_spark_value(cache["reader_json"], datum), cache["payload_type"])
+                datum = fastavro.schemaless_reader(buffer, writer, reader)
+                payload = cache["convert"](datum)
             except Exception as exc:  # resolution errors, truncated or corrupt records: the rest of the block
                 yield {**ids, RAW: (block.data or b"")[start:], RECORDS: count - k, POSITION: first + k,
                        ERROR: f"record {first + k} cannot be decoded onto the reader schema "
@@ -231,8 +231,16 @@ class ContainerDecoder(RegistryDecoder):
             yield {**ids, PAYLOAD: payload, RECORDS: 1, POSITION: first + k,
                    RESCUED: coerce.to_json(unknown) if unknown else None}
 
+    @staticmethod
+    def _misfit(columns: dict[str, list[Any]], row: int, reason: str) -> None:
+        """A decoded record Arrow would not take: kept as a dead letter, its values as JSON."""
+        payload = columns[PAYLOAD][row]
+        columns[RAW][row] = None if payload is None else coerce.to_json(payload).encode()
+        columns[ERROR][row] = (f"record {columns[POSITION][row]} does not fit the reader schema's Spark type "
+                               f"({reason}); its decoded values are kept here as JSON")
+
     def batches(self, batches: Iterator[pa.RecordBatch], output: T.StructType) -> Iterator[pa.RecordBatch]:
-        builder = coerce.BatchBuilder(output)
+        builder = coerce.BatchBuilder(output, checked=PAYLOAD, repair=self._misfit)
         for batch in batches:
             for file in batch.to_pylist():
                 data = file.pop(self.content_column) or b""

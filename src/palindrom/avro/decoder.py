@@ -15,7 +15,7 @@ import pyarrow as pa
 from pyspark.sql import DataFrame
 from pyspark.sql import types as T
 
-from palindrom.avro import spark_types
+from palindrom.avro import spark_types, values
 from palindrom.registry.client import ArtifactVersion
 
 REFRESH_SECONDS = 60.0  # a writer not among the known versions re-reads the version list at most this often
@@ -33,6 +33,10 @@ def map_in_arrow(frame: DataFrame, func: Callable[[Iterator[pa.RecordBatch]], It
 
 
 _WORKER_CACHE: dict[Any, dict[str, Any]] = {}
+
+
+def _unchanged(value: Any) -> Any:
+    return value
 
 
 class RegistryDecoder:
@@ -69,7 +73,8 @@ class RegistryDecoder:
     @property
     def worker(self) -> dict[str, Any]:
         """Per Python worker process, shared by every task and micro-batch it runs for this decoder:
-        ``source`` (the registry), ``reader_json``, ``reader`` (parsed), ``payload_type``."""
+        ``source`` (the registry), ``reader_json``, ``reader`` (parsed), ``convert`` (fastavro's values
+        to Spark's, compiled once), ``payload_type``."""
         cache = _WORKER_CACHE.setdefault(self, {})
         if not cache:
             from palindrom.registry.connect import connect
@@ -77,9 +82,15 @@ class RegistryDecoder:
             cache["source"] = connect(dict(self.registry), self.environment, Path(self.schemas_dir))
             cache["reader_json"] = json.loads(self.reader_schema)
             cache["reader"] = fastavro.parse_schema(cache["reader_json"])
+            cache["convert"] = values.converter(cache["reader_json"]) or _unchanged
             cache["payload_type"] = self.payload_type
             cache["versions"], cache["loaded"] = {}, -REFRESH_SECONDS
         return cache
+
+    def resolve_onto(self, writer: Any) -> Any:
+        """The parsed reader schema to resolve ``writer`` onto, or None when the writer is the
+        reader itself (resolution would change nothing, and fastavro reads faster without it)."""
+        return None if writer == self.worker["reader_json"] else self.worker["reader"]
 
     def lookup_version(self, key: Hashable,
                        index: Callable[[ArtifactVersion], Iterable[tuple[Hashable, Any]]]) -> Any:

@@ -21,7 +21,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from palindrom.autoloader import coerce
-from palindrom.avro import values, wire
+from palindrom.avro import wire
 from palindrom.avro.decoder import RegistryDecoder
 from palindrom.registry.errors import NotFound
 
@@ -54,10 +54,12 @@ class PayloadDecoder(RegistryDecoder):
                              T.StructField(ERROR, T.StringType(), True)])
 
     # -- worker side -----------------------------------------------------------------------
-    def _writer(self, ref: wire.SchemaRef) -> Any:
-        writers: dict[wire.SchemaRef, Any] = self.worker.setdefault("writers", {})
+    def _writer(self, ref: wire.SchemaRef) -> tuple[Any, Any]:
+        """(parsed writer schema, reader schema to resolve onto, or None when they are the same)."""
+        writers: dict[wire.SchemaRef, tuple[Any, Any]] = self.worker.setdefault("writers", {})
         if ref not in writers:
-            writers[ref] = fastavro.parse_schema(json.loads(self.worker["source"].schema(ref)))
+            writer = json.loads(self.worker["source"].schema(ref))
+            writers[ref] = (fastavro.parse_schema(writer), self.resolve_onto(writer))
         return writers[ref]
 
     def version(self, ref: wire.SchemaRef | None) -> str | None:
@@ -76,14 +78,14 @@ class PayloadDecoder(RegistryDecoder):
         ref = None
         try:
             ref, body = wire.unframe(self.wire_format, value, headers)
-            writer = self._writer(ref)
+            writer, reader = self._writer(ref)
         except wire.WireError as exc:
             return None, ref, f"{self.wire_format} framing: {exc}"
         except NotFound as exc:
             return None, ref, f"unknown writer schema {ref.kind if ref else ''} {ref.id if ref else ''}: {exc}"
         buffer = io.BytesIO(body)
         try:
-            datum = fastavro.schemaless_reader(buffer, writer, cache["reader"])
+            datum = fastavro.schemaless_reader(buffer, writer, reader)
         except fastavro.read.SchemaResolutionError as exc:
             return None, ref, f"writer schema {ref.kind} {ref.id} cannot be resolved onto the reader schema: {exc}"
         except Exception as exc:  # truncated or corrupt bodies raise EOFError, ValueError, IndexError, ...
@@ -92,21 +94,29 @@ class PayloadDecoder(RegistryDecoder):
             return None, ref, (f"{len(body) - buffer.tell()} bytes left after the record: not "
                                f"{self.wire_format} framing, or a different writer schema")
         try:
-            row = coerce.coerce(values.to_spark_value(cache["reader_json"], datum), cache["payload_type"])
-        except (coerce.Mismatch, ValueError) as exc:
+            row = cache["convert"](datum)
+        except ValueError as exc:
             return None, ref, f"decoded record does not fit the reader schema's Spark type: {exc}"
         return row, ref, None
 
+    @staticmethod
+    def _misfit(columns: dict[str, list[Any]], row: int, reason: str) -> None:
+        columns[ERROR][row] = f"decoded record does not fit the reader schema's Spark type: {reason}"
+        columns[SCHEMA_VERSION][row] = None
+
     def batches(self, batches: Iterator[pa.RecordBatch], output: T.StructType) -> Iterator[pa.RecordBatch]:
         for batch in batches:
-            rows = batch.to_pylist()
-            builder = coerce.BatchBuilder(output)
-            for row in rows:
+            builder = coerce.BatchBuilder(output, checked=PAYLOAD, repair=self._misfit)
+            versions: dict[wire.SchemaRef, str | None] = {}
+            for row in batch.to_pylist():
                 headers = {h["key"]: h["value"] for h in row.get(self.headers_column) or []} \
                     if self.headers_column else {}
                 payload, ref, error = self.one(row[self.value_column], headers)
+                if payload is not None and ref is not None and ref not in versions:
+                    versions[ref] = self.version(ref)
                 builder.add({**row, PAYLOAD: payload, SCHEMA_ID_KIND: ref.kind if ref else None,
-                             SCHEMA_ID: ref.id if ref else None, SCHEMA_VERSION: self.version(ref) if payload else None,
+                             SCHEMA_ID: ref.id if ref else None,
+                             SCHEMA_VERSION: versions.get(ref) if payload is not None and ref else None,
                              ERROR: error})
             yield builder.flush()
 

@@ -1,14 +1,24 @@
 """fastavro's decoded values -> the values of Spark's Avro type mapping (``spark_types.to_spark``).
 
-Only unions need work: ``[null, T]``, ``[int, long]`` and ``[float, double]`` keep the value; any
-other union becomes a struct ``member0..N`` with the value in the branch it matches.
+Unions: ``[null, T]``, ``[int, long]`` and ``[float, double]`` keep the value; any other union
+becomes a struct ``member0..N`` with the value in the branch it matches. Logical types fastavro
+returns as Python objects Spark reads differently: ``uuid`` is a string, ``time-millis`` and
+``time-micros`` are the plain int and long counts.
+
+``converter`` compiles a schema once into a function that touches only the parts of a record that
+need it (for most schemas, only uuid fields), so decoding does no per-field work for the rest.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
+from collections.abc import Callable
 from typing import Any
 
 from fastavro.validation import validate
+
+Convert = Callable[[Any], Any]
 
 
 def to_spark_value(schema: Any, value: Any, named: dict[str, Any] | None = None) -> Any:
@@ -19,7 +29,11 @@ def to_spark_value(schema: Any, value: Any, named: dict[str, Any] | None = None)
         return to_spark_value(named[schema], value, named) if schema in named else value
     if isinstance(schema, list):
         return _union(schema, value, named)
-    kind = schema["type"]
+    kind, logical = schema["type"], schema.get("logicalType")
+    if logical == "uuid":
+        return _uuid(value)
+    if logical in ("time-millis", "time-micros"):
+        return _time_count(1_000 if logical == "time-millis" else 1_000_000)(value)
     if kind in ("record", "enum", "fixed"):
         named[schema["name"]] = schema
         if schema.get("namespace"):
@@ -48,3 +62,82 @@ def _union(members: list[Any], value: Any, named: dict[str, Any]) -> Any:
             out[f"member{i}"] = to_spark_value(member, value, named)
             return out
     raise ValueError(f"value {value!r} matches no branch of union {members}")
+
+
+def _time_count(unit: int) -> Convert:
+    def count(value: Any) -> Any:
+        if isinstance(value, dt.time):
+            seconds = (value.hour * 60 + value.minute) * 60 + value.second
+            return seconds * unit + value.microsecond * unit // 1_000_000
+        return value
+    return count
+
+
+def _uuid(value: Any) -> Any:
+    return str(value) if isinstance(value, uuid.UUID) else value
+
+
+def converter(schema: Any) -> Convert | None:
+    """A function from fastavro's value to Spark's for ``schema``; None when values need no change."""
+    named: dict[str, Any] = {}
+    building: set[str] = set()
+
+    def compile_(node: Any) -> Convert | None:
+        if isinstance(node, str):
+            if node in named:
+                return compile_(named[node]) if node not in building else None
+            return None
+        if isinstance(node, list):
+            return _compile_union(node)
+        kind, logical = node["type"], node.get("logicalType")
+        if logical == "uuid":
+            return _uuid
+        if logical == "time-millis" and kind == "int":
+            return _time_count(1_000)
+        if logical == "time-micros" and kind == "long":
+            return _time_count(1_000_000)
+        if kind in ("record", "error", "enum", "fixed"):
+            named[node["name"]] = node
+            if node.get("namespace"):
+                named[f"{node['namespace']}.{node['name']}"] = node
+        if kind in ("record", "error"):
+            building.add(node["name"])
+            fields = [(f["name"], compile_(f["type"])) for f in node["fields"]]
+            building.discard(node["name"])
+            active = [(name, f) for name, f in fields if f is not None]
+            if not active:
+                return None
+
+            def record(value: Any) -> Any:
+                if value is None:
+                    return None
+                out = dict(value)
+                for name, convert in active:
+                    if out.get(name) is not None:
+                        out[name] = convert(out[name])
+                return out
+            return record
+        if kind == "array":
+            item = compile_(node["items"])
+            return None if item is None else (lambda v: None if v is None else [None if x is None else item(x)
+                                                                                 for x in v])
+        if kind == "map":
+            entry = compile_(node["values"])
+            return None if entry is None else (lambda v: None if v is None else {
+                k: None if x is None else entry(x) for k, x in v.items()})
+        if isinstance(kind, (list, dict)):
+            return compile_(kind)
+        return None
+
+    def _compile_union(members: list[Any]) -> Convert | None:
+        non_null = [m for m in members if m != "null"]
+        if len(non_null) == 1:
+            return compile_(non_null[0])
+        if sorted(map(str, non_null)) in (["int", "long"], ["double", "float"]):
+            return None
+        for member in non_null:     # register the named branches before values are matched
+            compile_(member)
+        return lambda v: None if v is None else _union(members, v, named)
+
+    compiled = compile_(schema)
+    return compiled
