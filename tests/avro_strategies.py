@@ -44,6 +44,12 @@ LEAVES: list[tuple[Any, st.SearchStrategy[Any], Any]] = [
     ({"type": "bytes", "logicalType": "decimal", "precision": 12, "scale": 3},
      st.integers(-(10**12) + 1, 10**12 - 1).map(lambda n: decimal.Decimal(n).scaleb(-3)), _same),
     ({"type": "string", "logicalType": "uuid"}, st.uuids(), str),
+    # Spark reads time-of-day as the plain count (int millis, long micros), as its Avro reader does.
+    ({"type": "int", "logicalType": "time-millis"}, st.times().map(lambda t: t.replace(microsecond=t.microsecond
+                                                                                     // 1000 * 1000)),
+     lambda t: ((t.hour * 60 + t.minute) * 60 + t.second) * 1000 + t.microsecond // 1000),
+    ({"type": "long", "logicalType": "time-micros"}, st.times(),
+     lambda t: ((t.hour * 60 + t.minute) * 60 + t.second) * 1_000_000 + t.microsecond),
 ]
 
 
