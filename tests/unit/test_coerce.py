@@ -84,3 +84,28 @@ def test_conversions(value, dtype, expected):
 def test_mismatches_say_why(value, dtype, reason):
     with pytest.raises(coerce.Mismatch, match=reason):
         coerce.coerce(value, dtype)
+
+
+def test_a_checked_column_is_converted_per_batch_and_misfits_are_handed_to_repair():
+    schema = T.StructType([T.StructField("payload", T.StructType([T.StructField("n", T.IntegerType()),
+                                                                   T.StructField("tags", T.MapType(T.StringType(),
+                                                                                                   T.StringType()))])),
+                           T.StructField("error", T.StringType())])
+    repaired: list[tuple[int, object, str]] = []
+
+    def repair(columns: dict[str, list[object]], row: int, reason: str) -> None:
+        repaired.append((row, columns["payload"][row], reason))
+        columns["error"][row] = f"misfit: {reason}"
+
+    builder = coerce.BatchBuilder(schema, checked="payload", repair=repair)
+    for payload in ({"n": 1, "tags": {"a": "b"}}, {"n": 2**40, "tags": {}}, None, {"n": 3, "tags": None}):
+        builder.add({"payload": payload, "error": None})
+    batch = builder.flush().to_pylist()
+    assert [r["payload"] for r in batch] == [{"n": 1, "tags": [("a", "b")]}, None, None, {"n": 3, "tags": None}]
+    assert [r["error"] for r in batch] == [None, "misfit: " + repaired[0][2], None, None]
+    assert repaired[0][:2] == (1, {"n": 2**40, "tags": {}})     # repair sees the value before it is cleared
+    # Without repair a misfit is not dropped quietly: the batch fails.
+    strict = coerce.BatchBuilder(schema, checked="payload")
+    strict.add({"payload": {"n": "x", "tags": None}, "error": None})
+    with pytest.raises(coerce.Mismatch):
+        strict.flush()
