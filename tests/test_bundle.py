@@ -32,6 +32,7 @@ def _substitute(value: Any, target: str) -> Any:
     variables.update(BUNDLE["targets"][target].get("variables", {}))
     names = {"bundle.target": target, "bundle.name": BUNDLE["bundle"]["name"],
              "workspace.file_path": "${workspace.file_path}",
+             **{f"resources.pipelines.{key}.id": f"<{key} id>" for key in RESOURCES},
              **{f"var.{k}": v for k, v in variables.items()}}
     if isinstance(value, dict):
         return {k: _substitute(v, target) for k, v in value.items()}
@@ -58,7 +59,7 @@ def test_pipeline_resource_is_valid_and_matches_conf(name, target):
     Pipeline.from_dict(resolved)  # the bundle's own model: unknown or mistyped fields raise
     local = yaml.safe_load((REPO / "pipelines" / name / "pipeline.yml").read_text())
     assert resolved["schema"] == local["database"]
-    assert resolved["continuous"] is (target == "production")
+    assert "continuous" not in resolved     # deprecated: the <name>_continuous job runs it (below)
     # The deployed sources are the files `pipelines run` loads.
     includes = [lib["glob"]["include"] for lib in resolved["libraries"]]
     assert includes == [f"../pipelines/{name}/{lib}" for lib in local["libraries"]]
@@ -82,9 +83,22 @@ def test_pipeline_resource_is_valid_and_matches_conf(name, target):
     assert resolved["event_log"] == {"catalog": resolved["catalog"], "schema": resolved["schema"], "name": "event_log"}
 
 
-def _dashboards() -> dict[str, tuple[Path, dict[str, Any]]]:
+def _declared(kind: str) -> dict[str, tuple[Path, dict[str, Any]]]:
     return {key: (path, spec) for pattern in BUNDLE["include"] for path in sorted(REPO.glob(pattern))
-            for key, spec in yaml.safe_load(path.read_text())["resources"].get("dashboards", {}).items()}
+            for key, spec in yaml.safe_load(path.read_text())["resources"].get(kind, {}).items()}
+
+
+@pytest.mark.parametrize("target", TARGETS)
+@pytest.mark.parametrize("name", sorted(RESOURCES))
+def test_production_runs_every_pipeline_continuously_through_a_job(name, target):
+    from databricks.bundles.jobs import Job
+
+    _, spec = _declared("jobs")[f"{name}_continuous"]
+    resolved = _substitute(spec, target)
+    Job.from_dict(resolved)
+    assert resolved["continuous"]["pause_status"] == ("UNPAUSED" if target == "production" else "PAUSED")
+    assert [t["pipeline_task"]["pipeline_id"] for t in resolved["tasks"]] == [f"<{name} id>"]
+    assert resolved.get("trigger") is None and resolved.get("schedule") is None
 
 
 @pytest.mark.parametrize("target", TARGETS)
@@ -92,7 +106,7 @@ def _dashboards() -> dict[str, tuple[Path, dict[str, Any]]]:
 def test_every_pipeline_deploys_the_quality_dashboard_over_its_own_event_log(name, target):
     from databricks.bundles.dashboards import Dashboard
 
-    path, spec = _dashboards()[f"{name}_quality"]
+    path, spec = _declared("dashboards")[f"{name}_quality"]
     resolved = _substitute({**spec, "warehouse_id": "abc123"}, target)
     Dashboard.from_dict(resolved)
     event_log = _substitute(RESOURCES[name][1], target)["event_log"]
