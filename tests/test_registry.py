@@ -190,7 +190,7 @@ def test_outage_falls_back_to_the_lockfile_with_a_warning_and_no_secret(tmp_path
     assert "registry.production.lock.json" in logged[0]["message"] and "unreachable" in logged[0]["message"]
     assert {"timestamp", "requestId", "service", "environment"} <= set(logged[0])
     assert secret not in stream.getvalue()
-    with pytest.raises(NotFound, match="not pinned"):
+    with pytest.raises(NotFound, match=r"no schema with globalId 99 in .*registry.production.lock.json"):
         LockedRegistry(schemas, "production").schema(SchemaRef("globalId", 99))
 
 
@@ -333,3 +333,74 @@ def test_references_are_registered_and_read_dereferenced_by_version_global_and_c
         schemaless_writer(body, parse_schema(json.loads(by_content)), record)
         body.seek(0)
         assert schemaless_reader(body, parse_schema(json.loads(by_version))) == record
+
+
+def _schemas_with_references(tmp_path: Path) -> Path:
+    """The repo's schemas plus palindrom.common/device and an artifact whose v1 uses its Device twice."""
+    schemas = tmp_path / "schemas"
+    shutil.copytree(SCHEMAS, schemas)
+    (schemas / "palindrom.common" / "device").mkdir(parents=True)
+    (schemas / "palindrom.common" / "device" / "v1.avsc").write_text(DEVICE)
+    folder = schemas / GROUP / "session_start"
+    folder.mkdir()
+    (folder / "v1.avsc").write_text(SESSION)
+    (folder / "v1.references.yml").write_text(
+        "# Named types v1.avsc uses from other artifacts.\n"
+        "- {name: palindrom.common.Device, artifact: palindrom.common/device, version: 1}\n")
+    return schemas
+
+
+@pytest.mark.parametrize("server", ["3.3.0", "2.6.0"])
+def test_schemas_with_references_publish_in_order_pin_their_references_and_serve_self_contained(tmp_path, server):
+    schemas = _schemas_with_references(tmp_path)
+    expected = json.loads(SESSION)
+    expected["fields"][1]["type"] = json.loads(DEVICE)
+    local = LocalRegistry(schemas)
+    assert json.loads(local.latest(GROUP, "session_start").content) == expected
+    code, out = _registry("check", "--schemas", schemas)
+    assert code == 1 and "registry.local.lock.json is out of date" in out     # new artifacts: pull first
+    assert _registry("pull", "--schemas", schemas)[0] == 0
+    assert _registry("check", "--schemas", schemas)[0] == 0
+
+    with FakeApicurio(server_version=server) as fake:
+        code, out = _registry("publish", "--schemas", schemas, "--url", fake.url)
+        assert code == 0, out
+        device, session = fake.artifacts[("palindrom.common", "device")][0], fake.artifacts[(GROUP, "session_start")][0]
+        assert device.global_id < session.global_id                            # the referenced artifact first
+        assert session.content == SESSION and session.references == [
+            {"name": "palindrom.common.Device", "groupId": "palindrom.common", "artifactId": "device", "version": "1"}]
+        lock = json.loads((schemas / "registry.local.lock.json").read_text())
+        pinned = {a["artifactId"]: a["versions"] for a in lock["artifacts"]}
+        assert pinned["session_start"][0]["references"] == session.references
+        assert pinned["session_start"][0]["sha256"] == hashlib.sha256(SESSION.encode()).hexdigest()
+        assert "references" not in pinned["app_event"][0]
+        assert _registry("check", "--schemas", schemas, "--url", fake.url)[0] == 0   # nothing new, lock current
+        assert _registry("publish", "--schemas", schemas, "--url", fake.url)[0] == 0
+        assert len(fake.artifacts[(GROUP, "session_start")]) == 1
+
+        # A changed reference of a published version is refused like changed content.
+        (schemas / GROUP / "session_start" / "v1.references.yml").write_text(
+            "- {name: palindrom.common.Device, artifact: palindrom.common/device, version: 2}\n")
+        (schemas / "palindrom.common" / "device" / "v2.avsc").write_text(DEVICE)
+        code, out = _registry("check", "--schemas", schemas, "--url", fake.url)
+        assert code == 1 and "registry version 1 differs" in out and "(content or references)" in out
+        (schemas / GROUP / "session_start" / "v1.references.yml").write_text(
+            "- {name: palindrom.common.Device, artifact: palindrom.common/device, version: 1}\n")
+        (schemas / "palindrom.common" / "device" / "v2.avsc").unlink()
+
+    # With the registry gone, the lockfile dereferences from the pinned versions.
+    locked = LockedRegistry(schemas, "local")
+    assert json.loads(locked.latest(GROUP, "session_start").content) == expected
+    assert json.loads(locked.schema(SchemaRef("contentId", session.content_id))) == expected
+
+
+def test_a_reference_to_a_version_schemas_lacks_names_the_file(tmp_path):
+    schemas = _schemas_with_references(tmp_path)
+    (schemas / GROUP / "session_start" / "v1.references.yml").write_text(
+        "- {name: palindrom.common.Device, artifact: palindrom.common/device, version: 4}\n")
+    code, out = _registry("check", "--schemas", schemas)
+    assert code == 1
+    assert "session_start/v1.references.yml: palindrom.common/device v4 (for palindrom.common.Device) is not in" in out
+    (schemas / GROUP / "session_start" / "v1.references.yml").write_text("- {name: x}\n")
+    code, out = _registry("check", "--schemas", schemas)
+    assert code == 1 and "v1.references.yml: entry 1 must have name" in out

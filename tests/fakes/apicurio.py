@@ -20,6 +20,7 @@ import base64
 import hashlib
 import json
 import secrets
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -151,6 +152,12 @@ def _handler(fake: FakeApicurio) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
+        def setup(self) -> None:
+            super().setup()
+            # Headers and body go out as two writes; without this, Nagle's algorithm holds the body
+            # for the client's delayed ACK (about 40 ms per request on a kept-alive connection).
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
         def do_GET(self) -> None:
             self._serve("GET")
 
@@ -261,6 +268,8 @@ def _handler(fake: FakeApicurio) -> type[BaseHTTPRequestHandler]:
                                          f"'{artifact}' in group '{group}'.", "VersionNotFoundException")
                 meta = {"groupId": group, "artifactId": artifact, "version": found.version,
                         "globalId": found.global_id, "contentId": found.content_id, "artifactType": "AVRO"}
+                if rest[2:] == ["references"]:
+                    return self._send(200, found.references)
                 if (api == "v3" and rest[2:] == ["content"]) or (api == "v2" and rest[2:] == []):
                     deref = self._dereference(api, query)
                     return self._send(200, fake.dereferenced(found) if deref else found.content, raw=True)

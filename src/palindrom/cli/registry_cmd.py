@@ -1,7 +1,9 @@
 """``pipelines registry publish|check|pull``: the schema lifecycle between ``schemas/`` and a registry.
 
-``schemas/<group>/<artifact>/v<N>.avsc`` are the versions, in order. A registry holding K versions
-of an artifact gets the local versions K+1..N; its version K must be byte-identical to local vK.
+``schemas/<group>/<artifact>/v<N>.avsc`` are the versions, in order, with their references in
+``v<N>.references.yml``. A registry holding K versions of an artifact gets the local versions
+K+1..N; its version K must equal local vK (content and references). Artifacts are published after
+the artifacts they reference.
 
 * ``check``   (the CI gate) local versions follow their COMPATIBILITY rule, every unpublished
               version passes the registry's rules in a dry run, and the lockfile is current.
@@ -19,10 +21,10 @@ from pathlib import Path
 from palindrom.registry import connect
 from palindrom.registry.client import ArtifactVersion, RegistryClient
 from palindrom.registry.errors import NotFound, RegistryError, RuleViolation
-from palindrom.registry.local import LocalArtifact, LocalRegistry, lock_document, lockfile
+from palindrom.registry.local import LocalArtifact, LocalRegistry, Published, lock_document, lockfile
 from palindrom.runtime import spec
 
-Versions = dict[tuple[str, str], list[ArtifactVersion]]
+Versions = dict[tuple[str, str], list[Published]]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -50,8 +52,27 @@ def _name(artifact: LocalArtifact | ArtifactVersion) -> str:
     return f"{artifact.group}/{artifact.artifact}"
 
 
-def _unpublished(local: LocalRegistry, remote: RegistryClient, artifact: LocalArtifact) -> list[ArtifactVersion]:
-    mine = local.all_versions(artifact.group, artifact.artifact)
+def _in_dependency_order(local: LocalRegistry) -> list[LocalArtifact]:
+    """Artifacts after every artifact their versions reference (the registry needs those first)."""
+    ordered: list[LocalArtifact] = []
+
+    def visit(artifact: LocalArtifact) -> None:
+        if artifact in ordered:
+            return
+        for refs in artifact.references:
+            for ref in refs:
+                used = local.artifacts[(ref.group, ref.artifact)]
+                if used is not artifact:
+                    visit(used)
+        ordered.append(artifact)
+
+    for artifact in local.artifacts.values():
+        visit(artifact)
+    return ordered
+
+
+def _unpublished(local: LocalRegistry, remote: RegistryClient, artifact: LocalArtifact) -> list[Published]:
+    mine = local.published(artifact.group, artifact.artifact)
     try:
         theirs = remote.versions(artifact.group, artifact.artifact)
     except NotFound:
@@ -60,17 +81,18 @@ def _unpublished(local: LocalRegistry, remote: RegistryClient, artifact: LocalAr
         raise RegistryError(f"{_name(artifact)}: the registry has {len(theirs)} versions, schemas/ only "
                             f"{len(mine)}; add the missing versions to schemas/ (pipelines registry pull shows them).")
     if theirs:
-        latest = remote.version(artifact.group, artifact.artifact, theirs[-1])
-        if json.loads(latest.content) != json.loads(mine[len(theirs) - 1].content):
+        latest, refs = remote.published(artifact.group, artifact.artifact, theirs[-1])
+        local_latest, local_refs = mine[len(theirs) - 1]
+        if json.loads(latest.content) != json.loads(local_latest.content) or refs != local_refs:
             raise RegistryError(f"{_name(artifact)}: registry version {theirs[-1]} differs from "
-                                f"schemas/{artifact.group}/{artifact.artifact}/v{len(theirs)}.avsc; published "
-                                "versions are immutable, add the change as a new version file.")
+                                f"schemas/{artifact.group}/{artifact.artifact}/v{len(theirs)}.avsc (content or "
+                                "references); published versions are immutable, add the change as a new version.")
     return mine[len(theirs):]
 
 
 def _dry_run(local: LocalRegistry, remote: RegistryClient | None) -> list[tuple[ArtifactVersion, RuleViolation]]:
     failures: list[tuple[ArtifactVersion, RuleViolation]] = []
-    for artifact in local.artifacts.values():
+    for artifact in _in_dependency_order(local):
         try:
             local.check(artifact.group, artifact.artifact)
         except RuleViolation as exc:
@@ -78,9 +100,9 @@ def _dry_run(local: LocalRegistry, remote: RegistryClient | None) -> list[tuple[
             continue
         if remote is None:
             continue
-        for version in _unpublished(local, remote, artifact):
+        for version, refs in _unpublished(local, remote, artifact):
             try:
-                remote.register(version.group, version.artifact, version.content, dry_run=True)
+                remote.register(version.group, version.artifact, version.content, dry_run=True, references=refs)
             except RuleViolation as exc:
                 failures.append((version, exc))
                 break
@@ -93,11 +115,11 @@ def _dry_run(local: LocalRegistry, remote: RegistryClient | None) -> list[tuple[
 
 def _resolved(local: LocalRegistry, remote: RegistryClient | None) -> Versions:
     if remote is None:
-        return {key: local.all_versions(*key) for key in local.artifacts}
+        return {key: local.published(*key) for key in local.artifacts}
     found: Versions = {}
     for group, artifact in local.artifacts:
         try:
-            found[(group, artifact)] = [remote.version(group, artifact, v) for v in remote.versions(group, artifact)]
+            found[(group, artifact)] = [remote.published(group, artifact, v) for v in remote.versions(group, artifact)]
         except NotFound:
             continue
     return found
@@ -135,9 +157,9 @@ def _publish(local: LocalRegistry, remote: RegistryClient | None, schemas: Path,
     if _dry_run(local, remote):
         print("Nothing was published: fix the versions above first.")
         return 1
-    for artifact in local.artifacts.values():
-        for version in _unpublished(local, remote, artifact):
-            written = remote.register(version.group, version.artifact, version.content)
+    for artifact in _in_dependency_order(local):
+        for version, refs in _unpublished(local, remote, artifact):
+            written = remote.register(version.group, version.artifact, version.content, references=refs)
             assert written is not None  # noqa: S101 - a non-dry-run registration returns its version
             print(f"published {_name(version)} v{version.version} as registry version {written.version} "
                   f"(globalId {written.global_id}, contentId {written.content_id})")

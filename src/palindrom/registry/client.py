@@ -54,6 +54,11 @@ class Reference:
     def to_json(self) -> dict[str, str]:
         return {"name": self.name, "groupId": self.group, "artifactId": self.artifact, "version": self.version}
 
+    @classmethod
+    def from_json(cls, value: dict[str, Any]) -> Reference:
+        return cls(str(value["name"]), str(value.get("groupId") or "default"), str(value["artifactId"]),
+                   str(value["version"]))
+
 
 class RegistryClient:
     def __init__(self, url: str, auth: Auth | None = None, *, timeout: float = 10.0, retries: int = 4,
@@ -153,6 +158,17 @@ class RegistryClient:
             self._by_ref[SchemaRef("globalId", found.global_id)] = content
             self._by_ref[SchemaRef("contentId", found.content_id)] = content
         return found
+
+    def published(self, group: str, artifact: str, version: str) -> tuple[ArtifactVersion, tuple[Reference, ...]]:
+        """A version as it was registered: its raw content (not dereferenced) and its references,
+        which is what ``schemas/`` and the lockfile hold."""
+        base = self._base() + self._artifact(group, artifact) + f"/versions/{quote(version, safe='')}"
+        meta = self._json("GET", base if self.api == "v3" else f"{base}/meta")
+        content = self._request("GET", f"{base}/content" if self.api == "v3" else base).text
+        listed = self._json("GET", f"{base}/references")
+        refs = tuple(Reference.from_json(r) for r in listed)
+        return ArtifactVersion(group, artifact, str(meta["version"]), int(meta["globalId"]), int(meta["contentId"]),
+                               content), refs
 
     def latest(self, group: str, artifact: str) -> ArtifactVersion:
         now = time.monotonic()
