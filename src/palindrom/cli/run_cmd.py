@@ -117,16 +117,21 @@ def _attempt(spark_server: server.Server, pipeline: spec.PipelineSpec, args: arg
         _report_triggers(monitor, exc.result)
         if retry and failed_to_start_workers(exc.result):
             return RETRY
+        _print_notices(exc.result)     # e.g. which materialized views kept their previous contents
         print(f"\nUpdate FAILED: {_clean(str(exc), args.verbose)}", file=sys.stderr)
         log.error("update failed", pipeline=pipeline.name)
         return 1
     _report_triggers(monitor, result)
-    for notice in result.notices:
-        print(f"notice: {notice}", file=sys.stderr)
+    _print_notices(result)
     print_summary(result, time.monotonic() - started)
     log.info("update completed", pipeline=pipeline.name,
              rows={name: f.rows for name, f in result.flows.items()})
     return 0
+
+
+def _print_notices(result: UpdateResult) -> None:
+    for notice in result.notices:
+        print(f"notice: {notice}", file=sys.stderr)
 
 
 def _report_triggers(monitor: StreamMonitor | None, result: UpdateResult) -> None:
