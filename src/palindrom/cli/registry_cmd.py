@@ -55,10 +55,12 @@ def _name(artifact: LocalArtifact | ArtifactVersion) -> str:
 def _in_dependency_order(local: LocalRegistry) -> list[LocalArtifact]:
     """Artifacts after every artifact their versions reference (the registry needs those first)."""
     ordered: list[LocalArtifact] = []
+    visiting: list[LocalArtifact] = []
 
     def visit(artifact: LocalArtifact) -> None:
-        if artifact in ordered:
-            return
+        if artifact in ordered or artifact in visiting:
+            return      # done, or artifacts referencing each other (versions cannot: LocalRegistry checks)
+        visiting.append(artifact)
         for refs in artifact.references:
             for ref in refs:
                 used = local.artifacts[(ref.group, ref.artifact)]
