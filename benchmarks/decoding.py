@@ -67,7 +67,7 @@ def per_row_udf(reader_json: str, schemas_dir: str) -> Any:
             cache["reader_json"] = json.loads(reader_json)
             cache["reader"] = fastavro.parse_schema(cache["reader_json"])
             cache["writers"] = {}
-            cache["convert"] = values.converter(cache["reader_json"]) or (lambda v: v)
+            cache["convert"] = values.converter(cache["reader_json"]) or values.identity
         ref, body = wire.unframe("apicurio3", value, {})
         writers = cache["writers"]
         if ref not in writers:

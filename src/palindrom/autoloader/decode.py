@@ -104,9 +104,9 @@ def _avro(path: Path, options: CloudFilesOptions) -> Iterator[Record]:
     try:
         with path.open("rb") as handle:
             avro = fastavro.reader(handle, reader_schema=fastavro.parse_schema(reader_json) if reader_json else None)
-            shape = reader_json or json.loads(avro.metadata["avro.schema"])
+            convert = values.converter(reader_json or json.loads(avro.metadata["avro.schema"])) or values.identity
             for row in avro:
-                yield Record(values.to_spark_value(shape, row) if isinstance(row, dict) else {"value": row}, index)
+                yield Record(convert(row) if isinstance(row, dict) else {"value": row}, index)
                 index += 1
     except SchemaResolutionError as exc:
         yield Record(None, index, f"the file's writer schema cannot be resolved onto avroSchema: {exc}")

@@ -35,10 +35,6 @@ def map_in_arrow(frame: DataFrame, func: Callable[[Iterator[pa.RecordBatch]], It
 _WORKER_CACHE: dict[Any, dict[str, Any]] = {}
 
 
-def _unchanged(value: Any) -> Any:
-    return value
-
-
 class RegistryDecoder:
     """Base of the frozen, picklable decoder dataclasses shipped to the Python workers, which
     connect to the registry themselves."""
@@ -82,7 +78,7 @@ class RegistryDecoder:
             cache["source"] = connect(dict(self.registry), self.environment, Path(self.schemas_dir))
             cache["reader_json"] = json.loads(self.reader_schema)
             cache["reader"] = fastavro.parse_schema(cache["reader_json"])
-            cache["convert"] = values.converter(cache["reader_json"]) or _unchanged
+            cache["convert"] = values.converter(cache["reader_json"]) or values.identity
             cache["payload_type"] = self.payload_type
             cache["versions"], cache["loaded"] = {}, -REFRESH_SECONDS
         return cache

@@ -6,7 +6,8 @@ returns as Python objects Spark reads differently: ``uuid`` is a string, ``time-
 ``time-micros`` are the plain int and long counts.
 
 ``converter`` compiles a schema once into a function that touches only the parts of a record that
-need it (for most schemas, only uuid fields), so decoding does no per-field work for the rest.
+need it (for most schemas, only uuid fields), so decoding does no per-field work for the rest;
+compile once per schema (per file or per worker), never per record.
 """
 
 from __future__ import annotations
@@ -19,49 +20,6 @@ from typing import Any
 from fastavro.validation import validate
 
 Convert = Callable[[Any], Any]
-
-
-def to_spark_value(schema: Any, value: Any, named: dict[str, Any] | None = None) -> Any:
-    named = {} if named is None else named
-    if value is None:
-        return None
-    if isinstance(schema, str):
-        return to_spark_value(named[schema], value, named) if schema in named else value
-    if isinstance(schema, list):
-        return _union(schema, value, named)
-    kind, logical = schema["type"], schema.get("logicalType")
-    if logical == "uuid":
-        return _uuid(value)
-    if logical in ("time-millis", "time-micros"):
-        return _time_count(1_000 if logical == "time-millis" else 1_000_000)(value)
-    if kind in ("record", "enum", "fixed"):
-        named[schema["name"]] = schema
-        if schema.get("namespace"):
-            named[f"{schema['namespace']}.{schema['name']}"] = schema
-    if kind == "record":
-        return {f["name"]: to_spark_value(f["type"], value.get(f["name"]), named) for f in schema["fields"]}
-    if kind == "array":
-        return [to_spark_value(schema["items"], v, named) for v in value]
-    if kind == "map":
-        return {k: to_spark_value(schema["values"], v, named) for k, v in value.items()}
-    if isinstance(kind, (list, dict)):
-        return to_spark_value(kind, value, named)
-    return value
-
-
-def _union(members: list[Any], value: Any, named: dict[str, Any]) -> Any:
-    non_null = [m for m in members if m != "null"]
-    if len(non_null) == 1:
-        return to_spark_value(non_null[0], value, named)
-    if sorted(map(str, non_null)) in (["int", "long"], ["double", "float"]):
-        return value
-    out: dict[str, Any] = {f"member{i}": None for i in range(len(non_null))}
-    for i, member in enumerate(non_null):
-        resolved = named.get(member, member) if isinstance(member, str) else member
-        if validate(value, resolved, raise_errors=False):
-            out[f"member{i}"] = to_spark_value(member, value, named)
-            return out
-    raise ValueError(f"value {value!r} matches no branch of union {members}")
 
 
 def _time_count(unit: int) -> Convert:
@@ -135,9 +93,22 @@ def converter(schema: Any) -> Convert | None:
             return compile_(non_null[0])
         if sorted(map(str, non_null)) in (["int", "long"], ["double", "float"]):
             return None
-        for member in non_null:     # register the named branches before values are matched
-            compile_(member)
-        return lambda v: None if v is None else _union(members, v, named)
+        converts = [compile_(m) for m in non_null]     # also registers the named branches
+        branches = [named.get(m, m) if isinstance(m, str) else m for m in non_null]
 
-    compiled = compile_(schema)
-    return compiled
+        def union(value: Any) -> Any:
+            if value is None:
+                return None
+            for i, (branch, convert) in enumerate(zip(branches, converts, strict=True)):
+                if validate(value, branch, raise_errors=False):
+                    out: dict[str, Any] = {f"member{j}": None for j in range(len(non_null))}
+                    out[f"member{i}"] = value if convert is None else convert(value)
+                    return out
+            raise ValueError(f"value {value!r} matches no branch of union {members}")
+        return union
+
+    return compile_(schema)
+
+
+def identity(value: Any) -> Any:
+    return value
