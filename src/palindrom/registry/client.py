@@ -140,35 +140,37 @@ class RegistryClient:
         return f"/groups/{quote(group, safe='')}/artifacts/{quote(artifact, safe='')}"
 
     # -- reads -----------------------------------------------------------------------------
-    def version(self, group: str, artifact: str, version: str | None = None) -> ArtifactVersion:
-        """A version's metadata and dereferenced content; ``None`` means the latest."""
+    def _read(self, group: str, artifact: str, version: str | None, dereference: bool) -> ArtifactVersion:
+        """Metadata and content of a version (``None``: the latest), dereferenced or as registered."""
         base = self._base() + self._artifact(group, artifact)
         if self.api == "v3":
             expr = "branch=latest" if version is None else quote(version, safe="")
             meta = self._json("GET", f"{base}/versions/{expr}")
             content = self._request("GET", f"{base}/versions/{expr}/content",
-                                    params={"references": "DEREFERENCE"}).text
+                                    params={"references": "DEREFERENCE"} if dereference else None).text
         else:
             expr = "latest" if version is None else quote(version, safe="")
             meta = self._json("GET", f"{base}/versions/{expr}/meta")
-            content = self._request("GET", f"{base}/versions/{expr}", params={"dereference": "true"}).text
-        found = ArtifactVersion(group, artifact, str(meta["version"]), int(meta["globalId"]), int(meta["contentId"]),
-                                content)
+            content = self._request("GET", f"{base}/versions/{expr}",
+                                    params={"dereference": "true"} if dereference else None).text
+        return ArtifactVersion(group, artifact, str(meta["version"]), int(meta["globalId"]), int(meta["contentId"]),
+                               content)
+
+    def version(self, group: str, artifact: str, version: str | None = None) -> ArtifactVersion:
+        """A version's metadata and dereferenced content; ``None`` means the latest."""
+        found = self._read(group, artifact, version, dereference=True)
         with self._lock:
-            self._by_ref[SchemaRef("globalId", found.global_id)] = content
-            self._by_ref[SchemaRef("contentId", found.content_id)] = content
+            self._by_ref[SchemaRef("globalId", found.global_id)] = found.content
+            self._by_ref[SchemaRef("contentId", found.content_id)] = found.content
         return found
 
     def published(self, group: str, artifact: str, version: str) -> tuple[ArtifactVersion, tuple[Reference, ...]]:
         """A version as it was registered: its raw content (not dereferenced) and its references,
         which is what ``schemas/`` and the lockfile hold."""
-        base = self._base() + self._artifact(group, artifact) + f"/versions/{quote(version, safe='')}"
-        meta = self._json("GET", base if self.api == "v3" else f"{base}/meta")
-        content = self._request("GET", f"{base}/content" if self.api == "v3" else base).text
-        listed = self._json("GET", f"{base}/references")
-        refs = tuple(Reference.from_json(r) for r in listed)
-        return ArtifactVersion(group, artifact, str(meta["version"]), int(meta["globalId"]), int(meta["contentId"]),
-                               content), refs
+        found = self._read(group, artifact, version, dereference=False)
+        listed = self._json("GET", self._base() + self._artifact(group, artifact)
+                            + f"/versions/{quote(version, safe='')}/references")
+        return found, tuple(Reference.from_json(r) for r in listed)
 
     def latest(self, group: str, artifact: str) -> ArtifactVersion:
         now = time.monotonic()
