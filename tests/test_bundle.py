@@ -15,16 +15,13 @@ BUNDLE = yaml.safe_load((REPO / "databricks.yml").read_text())
 TARGETS = sorted(BUNDLE["targets"])
 
 
-def _resources() -> dict[str, tuple[Path, dict[str, Any]]]:
-    found: dict[str, tuple[Path, dict[str, Any]]] = {}
-    for pattern in BUNDLE["include"]:
-        for path in sorted(REPO.glob(pattern)):
-            for key, pipeline in yaml.safe_load(path.read_text())["resources"].get("pipelines", {}).items():
-                found[key] = (path, pipeline)
-    return found
+def _declared(kind: str) -> dict[str, tuple[Path, dict[str, Any]]]:
+    """Resources of ``kind`` (pipelines, jobs, dashboards) in the bundle's included files, with their file."""
+    return {key: (path, spec) for pattern in BUNDLE["include"] for path in sorted(REPO.glob(pattern))
+            for key, spec in yaml.safe_load(path.read_text())["resources"].get(kind, {}).items()}
 
 
-RESOURCES = _resources()
+RESOURCES = _declared("pipelines")
 
 
 def _substitute(value: Any, target: str) -> Any:
@@ -81,11 +78,6 @@ def test_pipeline_resource_is_valid_and_matches_conf(name, target):
     assert (path.parent / resolved["root_path"] / "palindrom" / "quality" / "guard.py").is_file()
     # The event log sits beside the tables under the name a local run gives it: <database>.event_log.
     assert resolved["event_log"] == {"catalog": resolved["catalog"], "schema": resolved["schema"], "name": "event_log"}
-
-
-def _declared(kind: str) -> dict[str, tuple[Path, dict[str, Any]]]:
-    return {key: (path, spec) for pattern in BUNDLE["include"] for path in sorted(REPO.glob(pattern))
-            for key, spec in yaml.safe_load(path.read_text())["resources"].get(kind, {}).items()}
 
 
 @pytest.mark.parametrize("target", TARGETS)
