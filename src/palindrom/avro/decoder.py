@@ -70,7 +70,7 @@ class RegistryDecoder:
     def worker(self) -> dict[str, Any]:
         """Per Python worker process, shared by every task and micro-batch it runs for this decoder:
         ``source`` (the registry), ``reader_json``, ``reader`` (parsed), ``convert`` (fastavro's values
-        to Spark's, compiled once), ``payload_type``."""
+        to Spark's, compiled once)."""
         cache = _WORKER_CACHE.setdefault(self, {})
         if not cache:
             from palindrom.registry.connect import connect
@@ -79,7 +79,6 @@ class RegistryDecoder:
             cache["reader_json"] = json.loads(self.reader_schema)
             cache["reader"] = fastavro.parse_schema(cache["reader_json"])
             cache["convert"] = values.converter(cache["reader_json"]) or values.identity
-            cache["payload_type"] = self.payload_type
             cache["versions"], cache["loaded"] = {}, -REFRESH_SECONDS
         return cache
 
