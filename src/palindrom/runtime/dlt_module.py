@@ -1,9 +1,11 @@
 """The ``dlt`` module as pipeline files see it in local runs.
 
 Installed into ``sys.modules["dlt"]`` only while a local run loads pipeline files (see
-:func:`installed`); the unrelated PyPI package called ``dlt`` is never installed or touched.
-Everything maps onto ``pyspark.pipelines`` with Databricks's semantics; options open-source Spark
-cannot apply are accepted with one notice.
+:func:`installed`); the unrelated PyPI package called ``dlt`` is never installed or touched. The
+functions of Databricks's ``pyspark.pipelines`` that open-source Spark lacks (expectations,
+``create_auto_cdc_flow`` with every argument, snapshots, ``once`` flows, ``private`` tables) are
+added to ``pyspark.pipelines`` for the same window. Everything maps onto the local graph registry
+with Databricks's semantics; options that change nothing locally are accepted with one notice.
 """
 
 from __future__ import annotations
@@ -11,24 +13,27 @@ from __future__ import annotations
 import contextlib
 import sys
 import types
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from pyspark import pipelines as dp
 from pyspark.pipelines.graph_element_registry import get_active_graph_element_registry
+from pyspark.pipelines.source_code_location import get_caller_source_code_location
 from pyspark.sql import Column, DataFrame, SparkSession
 
+from palindrom.runtime import cdc, snapshots_cdc
 from palindrom.runtime import expectations as ex
+from palindrom.runtime.graph import LocalGraphRegistry
 
 QueryFunction = Callable[[], DataFrame]
 _session: SparkSession | None = None
 
 
-def _notice(message: str) -> None:
+def _registry() -> LocalGraphRegistry:
     registry = get_active_graph_element_registry()
-    notice = getattr(registry, "notice", None)
-    if notice is not None:
-        notice(message)
+    if not isinstance(registry, LocalGraphRegistry):
+        raise RuntimeError("The dlt module is only available while a local pipeline run loads its files.")
+    return registry
 
 
 def _spark() -> SparkSession:
@@ -37,32 +42,29 @@ def _spark() -> SparkSession:
     return _session
 
 
-def _unsupported(name: str, options: Mapping[str, Any]) -> None:
+def _accepted(name: str, options: Mapping[str, Any]) -> None:
     for key, value in options.items():
         if value not in (None, False):
-            _notice(f"'{key}' on '{name}' is accepted but not applied locally (Databricks-only).")
+            _registry().notice(f"'{key}' on '{name}' is accepted but has no effect locally (Databricks-only).")
 
 
-def _expectation_kwargs(func: QueryFunction, expect_all: Mapping[str, str] | None,
-                        expect_all_or_drop: Mapping[str, str] | None,
-                        expect_all_or_fail: Mapping[str, str] | None) -> QueryFunction:
-    rules = (ex.from_mapping(expect_all or {}, "warn") + ex.from_mapping(expect_all_or_drop or {}, "drop")
-             + ex.from_mapping(expect_all_or_fail or {}, "fail"))
-    return ex.attach(func, rules) if rules else func
+def _rules(expect_all: Mapping[str, str] | None, expect_all_or_drop: Mapping[str, str] | None,
+           expect_all_or_fail: Mapping[str, str] | None) -> list[ex.Expectation]:
+    return (ex.from_mapping(expect_all or {}, "warn") + ex.from_mapping(expect_all_or_drop or {}, "drop")
+            + ex.from_mapping(expect_all_or_fail or {}, "fail"))
 
 
 def _dataset(kind: str, query_function: QueryFunction | None, **kwargs: Any) -> Any:
     """Shared body of ``table`` / ``materialized_view``: expectations, private tables, notices."""
     def outer(func: QueryFunction) -> None:
         name = kwargs.get("name") or func.__name__
-        func = _expectation_kwargs(func, kwargs.pop("expect_all", None), kwargs.pop("expect_all_or_drop", None),
-                                   kwargs.pop("expect_all_or_fail", None))
-        private = kwargs.pop("private", False) or kwargs.pop("temporary", False)
-        _unsupported(name, {k: kwargs.pop(k, None) for k in ("path", "row_filter", "cluster_by_auto")})
-        if private:
-            _notice(f"Private table '{name}' runs as a pipeline-scoped view locally (not persisted).")
-            dp.temporary_view(name=name, comment=kwargs.get("comment"), spark_conf=kwargs.get("spark_conf"))(func)
-            return
+        rules = _rules(kwargs.pop("expect_all", None), kwargs.pop("expect_all_or_drop", None),
+                       kwargs.pop("expect_all_or_fail", None))
+        if rules:
+            func = ex.attach(func, rules)
+        if kwargs.pop("private", False) or kwargs.pop("temporary", False):
+            _registry().mark_private(name)
+        _accepted(name, {k: kwargs.pop(k, None) for k in ("path", "row_filter", "cluster_by_auto", "refresh_policy")})
         getattr(_PYSPARK_API, kind)(func, **kwargs)
 
     return outer(query_function) if query_function is not None else outer
@@ -80,7 +82,7 @@ def materialized_view(query_function: QueryFunction | None = None, **kwargs: Any
 def view(query_function: QueryFunction | None = None, *, name: str | None = None,
          comment: str | None = None, spark_conf: dict[str, str] | None = None) -> Any:
     """``@dlt.view``: a pipeline-scoped view, never persisted."""
-    decorator = dp.temporary_view(name=name, comment=comment, spark_conf=spark_conf)
+    decorator = _PYSPARK_API.temporary_view(name=name, comment=comment, spark_conf=spark_conf)
     return decorator(query_function) if query_function is not None else decorator
 
 
@@ -93,25 +95,37 @@ def create_streaming_table(name: str, comment: str | None = None, spark_conf: di
                            schema: Any = None, expect_all: Mapping[str, str] | None = None,
                            expect_all_or_drop: Mapping[str, str] | None = None,
                            expect_all_or_fail: Mapping[str, str] | None = None,
-                           row_filter: str | None = None, format: str | None = None) -> None:
-    _unsupported(name, {"path": path, "row_filter": row_filter})
+                           row_filter: str | None = None, format: str | None = None,
+                           private: bool = False, temporary: bool = False, cluster_by_auto: bool = False) -> None:
+    registry = _registry()
+    _accepted(name, {"path": path, "row_filter": row_filter, "cluster_by_auto": cluster_by_auto})
     if spark_conf:
-        _notice(f"'spark_conf' on streaming table '{name}' applies to each flow into it locally.")
+        registry.notice(f"'spark_conf' on streaming table '{name}' applies to each flow into it locally.")
+    if private or temporary:
+        registry.mark_private(name)
     _CREATE_STREAMING_TABLE(name, comment=comment, table_properties=table_properties,
                             partition_cols=partition_cols, cluster_by=cluster_by, schema=schema, format=format)
-    rules = (ex.from_mapping(expect_all or {}, "warn") + ex.from_mapping(expect_all_or_drop or {}, "drop")
-             + ex.from_mapping(expect_all_or_fail or {}, "fail"))
-    add = getattr(get_active_graph_element_registry(), "add_table_expectations", None)
-    if rules and add is not None:
-        add(name, rules)
+    rules = _rules(expect_all, expect_all_or_drop, expect_all_or_fail)
+    if rules:
+        registry.add_table_expectations(name, rules)
+
+
+# The names DLT used before create_streaming_table; same arguments.
+create_target_table = create_streaming_live_table = create_streaming_table
 
 
 def append_flow(target: str, name: str | None = None, comment: str | None = None,
                 spark_conf: dict[str, str] | None = None, once: bool = False) -> Callable[[QueryFunction], None]:
-    if once:
-        raise ValueError(f"append_flow(once=True) into '{target}' is not supported by the local runtime; "
-                         "use a regular append flow for local runs.")
-    return dp.append_flow(target=target, name=name, spark_conf=spark_conf)
+    """``@dlt.append_flow``; with ``once=True`` a backfill that runs in the first update (and again
+    after a full refresh of its target), its query read as a batch."""
+    decorator = _PYSPARK_API.append_flow(target=target, name=name, spark_conf=spark_conf)
+
+    def outer(func: QueryFunction) -> None:
+        decorator(func)
+        if once:
+            _registry().mark_once(name or func.__name__)
+
+    return outer
 
 
 def read(name: str) -> DataFrame:
@@ -126,7 +140,7 @@ def _rule(action: ex.Action, name: str, constraint: str) -> Callable[[QueryFunct
     return lambda func: ex.attach(func, [ex.Expectation(name, constraint, action)])
 
 
-def _rules(action: ex.Action, rules: Mapping[str, str]) -> Callable[[QueryFunction], QueryFunction]:
+def _rule_set(action: ex.Action, rules: Mapping[str, str]) -> Callable[[QueryFunction], QueryFunction]:
     return lambda func: ex.attach(func, ex.from_mapping(rules, action))
 
 
@@ -143,55 +157,87 @@ def expect_or_fail(name: str, constraint: str) -> Callable[[QueryFunction], Quer
 
 
 def expect_all(rules: Mapping[str, str]) -> Callable[[QueryFunction], QueryFunction]:
-    return _rules("warn", rules)
+    return _rule_set("warn", rules)
 
 
 def expect_all_or_drop(rules: Mapping[str, str]) -> Callable[[QueryFunction], QueryFunction]:
-    return _rules("drop", rules)
+    return _rule_set("drop", rules)
 
 
 def expect_all_or_fail(rules: Mapping[str, str]) -> Callable[[QueryFunction], QueryFunction]:
-    return _rules("fail", rules)
+    return _rule_set("fail", rules)
 
 
-def create_auto_cdc_flow(target: str, source: str, keys: list[str] | list[Column],
-                         sequence_by: str | Column, where: Any = None, ignore_null_updates: bool = False,
-                         apply_as_deletes: str | Column | None = None, apply_as_truncates: Any = None,
-                         column_list: Any = None, except_column_list: Any = None,
-                         stored_as_scd_type: int | str = 1, track_history_column_list: Any = None,
-                         track_history_except_column_list: Any = None, flow_name: str | None = None,
-                         once: bool = False, name: str | None = None) -> None:
-    for option, value in {"where": where, "ignore_null_updates": ignore_null_updates,
-                          "apply_as_truncates": apply_as_truncates, "once": once}.items():
-        if value not in (None, False):
-            raise ValueError(f"apply_changes into '{target}': '{option}' is not supported by the local "
-                             "AUTO CDC fallback; remove it or run this pipeline on Databricks.")
-    _CREATE_AUTO_CDC_FLOW(
-        target=target, source=source, keys=keys, sequence_by=sequence_by, apply_as_deletes=apply_as_deletes,
-        column_list=column_list, except_column_list=except_column_list,
-        stored_as_scd_type=str(stored_as_scd_type), name=flow_name or name,  # type: ignore[arg-type]
-        track_history_column_list=track_history_column_list,
-        track_history_except_column_list=track_history_except_column_list,
-    )
+def _names(columns: Sequence[str | Column] | None) -> list[str] | None:
+    return None if columns is None else [cdc.column_name(c) for c in columns]
+
+
+def create_auto_cdc_flow(target: str, source: str, keys: Sequence[str | Column], sequence_by: str | Column,
+                         ignore_null_updates: bool = False, apply_as_deletes: str | Column | None = None,
+                         apply_as_truncates: str | Column | None = None,
+                         column_list: Sequence[str | Column] | None = None,
+                         except_column_list: Sequence[str | Column] | None = None,
+                         stored_as_scd_type: int | str = 1,
+                         track_history_column_list: Sequence[str | Column] | None = None,
+                         track_history_except_column_list: Sequence[str | Column] | None = None,
+                         flow_name: str | None = None, once: bool = False, name: str | None = None,
+                         ignore_null_updates_column_list: Sequence[str | Column] | None = None,
+                         ignore_null_updates_except_column_list: Sequence[str | Column] | None = None,
+                         spark_conf: dict[str, str] | None = None) -> None:
+    """``dlt.apply_changes`` / ``dp.create_auto_cdc_flow`` with Databricks's arguments."""
+    sequence = cdc.as_column(sequence_by)
+    if sequence is None:
+        raise ValueError(f"AUTO CDC into '{target}' needs sequence_by.")
+    spec = cdc.CdcSpec(
+        target=target, source=source, keys=_names(keys) or [], sequence_by=sequence,
+        apply_as_deletes=cdc.as_column(apply_as_deletes), apply_as_truncates=cdc.as_column(apply_as_truncates),
+        column_list=_names(column_list), except_column_list=_names(except_column_list),
+        scd_type=int(stored_as_scd_type), track_history_column_list=_names(track_history_column_list),
+        track_history_except_column_list=_names(track_history_except_column_list),
+        ignore_null_updates=ignore_null_updates,
+        ignore_null_updates_column_list=_names(ignore_null_updates_column_list),
+        ignore_null_updates_except_column_list=_names(ignore_null_updates_except_column_list))
+    _registry().register_cdc(spec, flow_name or name or target, get_caller_source_code_location(stacklevel=1),
+                             spark_conf, once=once)
 
 
 apply_changes = create_auto_cdc_flow
 
 
+def create_auto_cdc_from_snapshot_flow(target: str, source: str | Callable[..., Any],
+                                       keys: Sequence[str | Column], stored_as_scd_type: int | str = 1,
+                                       track_history_column_list: Sequence[str | Column] | None = None,
+                                       track_history_except_column_list: Sequence[str | Column] | None = None,
+                                       name: str | None = None, once: bool = False) -> None:
+    """``dlt.apply_changes_from_snapshot`` / ``dp.create_auto_cdc_from_snapshot_flow``."""
+    spec = snapshots_cdc.SnapshotSpec(
+        target=target, source=source, keys=_names(keys) or [], scd_type=int(stored_as_scd_type),
+        track_history_column_list=_names(track_history_column_list),
+        track_history_except_column_list=_names(track_history_except_column_list))
+    _registry().register_snapshot_cdc(spec, name or target, get_caller_source_code_location(stacklevel=1),
+                                      once=once)
+
+
+apply_changes_from_snapshot = create_auto_cdc_from_snapshot_flow
+
+
 def create_sink(name: str, format: str, options: dict[str, str] | None = None) -> None:
-    dp.create_sink(name, format, options)
+    _registry().register_sink(name, format, dict(options or {}), get_caller_source_code_location(stacklevel=1))
 
 
 # The pyspark.pipelines functions as shipped, captured before `installed()` extends the module.
-_PYSPARK_API = types.SimpleNamespace(table=dp.table, materialized_view=dp.materialized_view)
+_PYSPARK_API = types.SimpleNamespace(table=dp.table, materialized_view=dp.materialized_view,
+                                     temporary_view=dp.temporary_view, append_flow=dp.append_flow)
 _CREATE_STREAMING_TABLE = dp.create_streaming_table
-_CREATE_AUTO_CDC_FLOW = dp.create_auto_cdc_flow
 
-# Databricks's `pyspark.pipelines` has these; open-source Spark 4.3's does not.
+# Databricks's `pyspark.pipelines` has these (or more arguments than open-source Spark 4.3's).
 _DP_EXTENSIONS: dict[str, Any] = {
-    "table": table, "materialized_view": materialized_view, "create_streaming_table": create_streaming_table,
+    "table": table, "materialized_view": materialized_view, "temporary_view": temporary_view,
+    "create_streaming_table": create_streaming_table, "append_flow": append_flow,
     "expect": expect, "expect_or_drop": expect_or_drop, "expect_or_fail": expect_or_fail,
     "expect_all": expect_all, "expect_all_or_drop": expect_all_or_drop, "expect_all_or_fail": expect_all_or_fail,
+    "create_auto_cdc_flow": create_auto_cdc_flow,
+    "create_auto_cdc_from_snapshot_flow": create_auto_cdc_from_snapshot_flow, "create_sink": create_sink,
 }
 
 

@@ -1,43 +1,65 @@
 """A graph element registry that gives open-source SDP Databricks's semantics.
 
 Pipeline files register outputs and flows through ``pyspark.pipelines`` (directly, or through the
-local ``dlt`` module). This registry buffers them until every file has loaded, then registers a
+local ``dlt`` module, or through SQL files). This registry buffers them until every file has
+loaded, resolves the query functions in dependency order (so they may look at the schemas of
+what they read, as on Databricks: :mod:`palindrom.runtime.resolution`), then registers a
 rewritten graph with the Spark Connect server:
 
-* a table whose only flow is a batch query becomes a materialized view (``@dlt.table`` over a
-  batch DataFrame is a materialized view on Databricks; open-source ``@dp.table`` always makes a
-  streaming table);
-* expectations attached to a query function or a streaming table are applied to its flows;
-* every streaming flow counts its output rows with ``observe`` so the runner can report them;
-* ``cloudFiles`` reads get the state and schema locations of this pipeline's storage;
+* a table whose flows are all batch queries becomes a materialized view (``@dlt.table`` over a
+  batch DataFrame is one on Databricks; open-source ``@dp.table`` always makes a streaming table),
+  and so does a streaming aggregation without a watermark, which Databricks recomputes in full;
+* every table is stored in the runtime's table format (Parquet, several flows may append to one
+  table: ``palindrom.sparkext``); private tables are stored but not listed;
+* ``once`` flows compute their batch query into a hidden table once and stream it into the target;
+* expectations are applied to each flow of a dataset, and counted;
+* ``cloudFiles`` reads get state and schema locations in the pipeline's storage;
 * AUTO CDC flows run through the local fallback in :mod:`palindrom.runtime.cdc`;
-* reads of the pipeline's own tables go through hidden views (see ``_hidden_view_for``).
+* ``LIVE.`` prefixes and Unity Catalog catalog names in table reads resolve in the local catalog;
+* operations Spark Connect would analyse before the graph exists are deferred to the server
+  extension (``plan.defer_eager``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import inspect
+import json
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
+import pyspark
 import pyspark.sql.connect.proto as pb2
 from pyspark.pipelines.add_pipeline_analysis_context import add_pipeline_analysis_context
 from pyspark.pipelines.flow import AutoCdcFlow, Flow
-from pyspark.pipelines.output import MaterializedView, Output, StreamingTable, Table, TemporaryView
+from pyspark.pipelines.output import MaterializedView, Output, Sink, StreamingTable, Table, TemporaryView
+from pyspark.pipelines.source_code_location import SourceCodeLocation
 from pyspark.pipelines.spark_connect_graph_element_registry import (
     SparkConnectGraphElementRegistry,
     source_code_location_to_proto,
 )
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
-from palindrom.runtime import cdc, expectations, plan
+from palindrom import sparkext
+from palindrom.runtime import cdc, expectations, plan, snapshots_cdc, sqltext
+from palindrom.runtime.resolution import SchemaResolver
 
 ROWS_METRIC_PREFIX = "palindrom_rows:"
 QUALITY_METRIC_PREFIX = "palindrom_dq:"
 QUALITY_TABLE_PREFIX = "_palindrom_dq_"
-HIDDEN_PREFIX = "__palindrom_ref_"
+HIDDEN_PREFIX = "__palindrom_"
+FEED_PREFIX = HIDDEN_PREFIX + "feed_"
+PRIVATE_SCHEMA_SUFFIX = "__private"  # private tables: stored in <database>__private, not published
+_USER_FORMATS = (None, "parquet", "delta")  # Delta is Parquet with a log: stored in the runtime's format
+
+
+class PipelineGraphError(ValueError):
+    """The graph cannot be built as declared (a cycle, a dataset without flows, ...)."""
 
 
 @dataclass
@@ -51,6 +73,11 @@ class FlowInfo:
     expectations: list[expectations.Expectation] = field(default_factory=list)
     quality_table: str | None = None  # batch flows: the hidden table holding expectation counts
     inputs: list[str] = field(default_factory=list)  # datasets and tables the flow reads
+    # A flow that feeds a batch query into a streaming table (once flows, snapshots): the hidden
+    # table the query is computed into, and whether to recompute it this update (None: only if the
+    # flow has never completed, or its target is fully refreshed; the runner decides).
+    feed: str | None = None
+    feed_refresh: bool | None = None
 
 
 @dataclass
@@ -58,10 +85,27 @@ class GraphInfo:
     flows: dict[str, FlowInfo] = field(default_factory=dict)
     outputs: dict[str, str] = field(default_factory=dict)  # name -> kind
     notices: list[str] = field(default_factory=list)
+    private: set[str] = field(default_factory=set)  # stored in the private schema, not published
+    comments: dict[str, str] = field(default_factory=dict)
+
+    def schema_of(self, name: str, database: str) -> str:
+        """The local schema (database) a dataset's table lives in."""
+        return private_schema(database) if name in self.private else database
+
+    def to_json(self) -> dict[str, Any]:
+        return {"outputs": self.outputs, "private": sorted(self.private), "comments": self.comments,
+                "flows": {name: {"target": f.target, "streaming": f.streaming, "source": f.source,
+                                 "inputs": f.inputs, "feed": f.feed,
+                                 "expectations": [dataclasses.asdict(e) for e in f.expectations]}
+                          for name, f in self.flows.items()}}
+
+
+def private_schema(database: str) -> str:
+    return database + PRIVATE_SCHEMA_SUFFIX
 
 
 def is_internal(name: str) -> bool:
-    """Datasets the local runtime adds (hidden reads, expectation counters), not the user's."""
+    """Datasets the local runtime adds (expectation counters, once results, ...), not the user's."""
     short = name.rsplit(".", 1)[-1].strip("`")
     return short.startswith((HIDDEN_PREFIX, QUALITY_TABLE_PREFIX))
 
@@ -71,38 +115,137 @@ def _location(obj: Any) -> str:
     return f"{loc.filename}:{loc.line_number}"
 
 
+@dataclass
+class _Definition:
+    frame: DataFrame
+    relation: Any
+    streaming: bool
+    expectations: list[expectations.Expectation]
+    inputs: list[str]
+    recomputed: bool = False  # a streaming aggregation without a watermark, run as a batch query
+
+
 class LocalGraphRegistry(SparkConnectGraphElementRegistry):
-    def __init__(self, spark: SparkSession, dataflow_graph_id: str, state_dir: Path) -> None:
+    def __init__(self, spark: SparkSession, dataflow_graph_id: str, state_dir: Path, database: str,
+                 update_started: Any = None) -> None:
         super().__init__(spark, dataflow_graph_id)
         self._state_dir = state_dir
+        self._database = database
         self._outputs: dict[str, Output] = {}
         self._flows: list[Flow] = []
-        self._cdc_flows: list[AutoCdcFlow] = []
+        self._cdc: dict[str, str] = {}  # CDC flow name -> its target
+        self._feeds: dict[str, bool] = {}  # flow -> whether its hidden result is recomputed this update
+        self._update_started = update_started
         self._sql: list[tuple[str, Path]] = []
         self._table_expectations: dict[str, list[expectations.Expectation]] = {}
+        self._once: set[str] = set()
+        self._private: set[str] = set()
+        self._definitions: dict[str, _Definition] = {}
+        self._defining: list[str] = []
+        self._schemas: dict[str, T.StructType] = {}
+        self._resolving: list[str] = []
         self._wants_metadata = False
-        self._hidden_views: dict[str, tuple[str, bool]] = {}  # view -> (table, streaming)
-        self._inputs: dict[str, list[str]] = {}
+        self._resolver = SchemaResolver(spark, self._dataset_schema, self._prepare_for_analysis)
         self.info = GraphInfo()
 
     # -- buffering -------------------------------------------------------------------------------
     def register_output(self, output: Output) -> None:
+        output = dataclasses.replace(output, source_code_location=_user_location(output.source_code_location))
         if output.name in self._outputs:
-            raise ValueError(f"Dataset '{output.name}' is defined twice ({_location(output)} and "
-                             f"{_location(self._outputs[output.name])}).")
+            raise PipelineGraphError(f"Dataset '{output.name}' is defined twice ({_location(output)} and "
+                                     f"{_location(self._outputs[output.name])}).")
         self._outputs[output.name] = output
 
     def register_flow(self, flow: Flow) -> None:
+        flow = dataclasses.replace(flow, source_code_location=_user_location(flow.source_code_location))
+        if any(f.name == flow.name for f in self._flows):
+            raise PipelineGraphError(f"Flow '{flow.name}' is defined twice ({_location(flow)}); flow names "
+                                     "must be unique in a pipeline (name= on append_flow).")
         self._flows.append(flow)
 
     def register_auto_cdc_flow(self, flow: AutoCdcFlow) -> None:
-        self._cdc_flows.append(flow)
-        # The fallback captures the change events in a streaming table of the graph (see cdc.py).
-        staging = flow.target + cdc.STAGING_SUFFIX
+        """``dp.create_auto_cdc_flow`` as shipped with pyspark."""
+        def names(cols: Any) -> list[str] | None:
+            return None if cols is None else [cdc.column_name(c) for c in cols]
+
+        self.register_cdc(cdc.CdcSpec(
+            target=flow.target, source=flow.source, keys=names(flow.keys) or [], sequence_by=flow.sequence_by,
+            apply_as_deletes=flow.apply_as_deletes, column_list=names(flow.column_list),
+            except_column_list=names(flow.except_column_list), scd_type=int(flow.stored_as_scd_type or 1),
+            track_history_column_list=names(flow.track_history_column_list),
+            track_history_except_column_list=names(flow.track_history_except_column_list),
+        ), flow.name or flow.target, flow.source_code_location, flow.spark_conf)
+
+    def register_cdc(self, spec: cdc.CdcSpec, name: str, location: SourceCodeLocation,
+                     spark_conf: dict[str, str] | None = None, once: bool = False) -> None:
+        """AUTO CDC through the local fallback: the change events are captured exactly once into a
+        streaming table, and the target is recomputed from them (see :mod:`palindrom.runtime.cdc`)."""
+        if spec.target in self._cdc.values():
+            raise PipelineGraphError(f"AUTO CDC target '{spec.target}' has more than one CDC flow ({name}); "
+                                     "a CDC target takes exactly one (AUTOCDC_MULTIPLE_FLOWS_TO_TARGET).")
+        spark, conf = self._spark, spark_conf or {}
+        self._outputs.setdefault(spec.staging_table, StreamingTable(
+            name=spec.staging_table, comment=f"Change events captured for {spec.target}",
+            source_code_location=location, table_properties={}, partition_cols=None, cluster_by=None,
+            schema=None, format=None))
+        self._flows.append(Flow(name=spec.staging_table, target=spec.staging_table, spark_conf=conf,
+                                source_code_location=location, func=lambda: spec.capture(spark)))
+        self._flows.append(Flow(name=name, target=spec.target, spark_conf=conf, source_code_location=location,
+                                func=lambda: spec.apply(spark)))
+        self._cdc[name] = spec.target
+        if once:
+            self._once.add(spec.staging_table)
+
+    def register_snapshot_cdc(self, spec: snapshots_cdc.SnapshotSpec, name: str, location: SourceCodeLocation,
+                              once: bool = False) -> None:
+        """AUTO CDC FROM SNAPSHOT: this update's snapshots are staged, the target recomputed from them."""
+        if spec.target in self._cdc.values():
+            raise PipelineGraphError(f"'{spec.target}' already has a CDC flow; a target takes exactly one.")
+        spark, staging = self._spark, spec.staging_table
         self._outputs.setdefault(staging, StreamingTable(
-            name=staging, comment=f"Change events captured for {flow.target}",
-            source_code_location=flow.source_code_location, table_properties={}, partition_cols=None,
-            cluster_by=None, schema=None, format=None))
+            name=staging, comment=f"Snapshots staged for {spec.target}", source_code_location=location,
+            table_properties={}, partition_cols=None, cluster_by=None, schema=None, format=None))
+        latest = self._latest_snapshot_version(staging)
+        snapshots = spec.new_snapshots(spark, latest, self._update_started)
+        if snapshots is not None:
+            self._feeds[staging] = True
+            self._flows.append(Flow(name=staging, target=staging, spark_conf={}, source_code_location=location,
+                                    func=lambda: snapshots))
+        elif latest is None:
+            raise PipelineGraphError(f"The snapshot function of '{spec.target}' returned no snapshot: there is "
+                                     "nothing to build the table from yet.")
+        else:
+            self._feeds[staging] = False  # nothing new: the staged snapshots stay as they are
+            self._flows.append(Flow(name=staging, target=staging, spark_conf={}, source_code_location=location,
+                                    func=lambda: spark.read.table(staging).where(F.lit(False))))
+        self._flows.append(Flow(name=name, target=spec.target, spark_conf={}, source_code_location=location,
+                                func=lambda: spec.apply(spark)))
+        self._cdc[name] = spec.target
+        if once:
+            self._once.add(staging)
+
+    def _latest_snapshot_version(self, staging: str) -> Any:
+        table = f"`{self._database}`.`{staging}`"
+        if not self._spark.catalog.tableExists(table):
+            return None
+        return self._spark.read.table(table).agg(F.max(snapshots_cdc.VERSION)).collect()[0][0]
+
+    def register_sink(self, name: str, format: str, options: dict[str, str], location: SourceCodeLocation) -> None:
+        """``create_sink``: Delta and Kafka sinks write local Parquet folders tests can read
+        (``<storage>/pipelines/<pipeline>/sinks/<name>``); other formats are Spark's own."""
+        kind = format.lower()
+        folder = self._state_dir / "sinks" / name
+        if kind == "delta":
+            options = {k: v for k, v in options.items() if k.lower() != "tablename"}
+            options.setdefault("path", str(folder))
+            format = sparkext.TABLE_FORMAT
+            self.notice(f"Delta sink '{name}' writes Parquet to {options['path']} locally.")
+        elif kind == "kafka":
+            options = {"path": str(folder)}
+            format = sparkext.TABLE_FORMAT
+            self.notice(f"Kafka sink '{name}' writes its records (key, value, ...) as Parquet to {folder} locally.")
+        self.register_output(Sink(name=name, format=format, options=options, source_code_location=location,
+                                  comment=None))
 
     def register_sql(self, sql_text: str, file_path: Path) -> None:
         self._sql.append((sql_text, file_path))
@@ -110,102 +253,207 @@ class LocalGraphRegistry(SparkConnectGraphElementRegistry):
     def add_table_expectations(self, table: str, rules: list[expectations.Expectation]) -> None:
         self._table_expectations.setdefault(table, []).extend(rules)
 
+    def mark_once(self, flow_name: str) -> None:
+        self._once.add(flow_name)
+
+    def mark_private(self, dataset: str) -> None:
+        self._private.add(dataset)
+
     def notice(self, message: str) -> None:
         if message not in self.info.notices:
             self.info.notices.append(message)
 
+    # -- names -----------------------------------------------------------------------------------
+    def _local_identifier(self, identifier: str) -> str | None:
+        """A table name as the local catalog knows it: without Databricks's ``LIVE.`` prefix, and
+        with a Unity Catalog catalog name mapped to the one local catalog. None when unchanged."""
+        parts = [p.strip("`") for p in _split_identifier(identifier)]
+        changed = False
+        if len(parts) > 1 and parts[0].lower() == "live":
+            parts, changed = parts[1:], True
+        if len(parts) == 3 and parts[0].lower() != "spark_catalog":
+            parts, changed = ["spark_catalog", *parts[1:]], True
+        name = self._dataset_name(".".join(f"`{p}`" for p in parts), normalized=True)
+        if name is not None and name in self._private:
+            return f"`{private_schema(self._database)}`.`{name}`"
+        return ".".join(f"`{p}`" for p in parts) if changed else None
+
+    def _dataset_name(self, identifier: str, normalized: bool = False) -> str | None:
+        """The graph dataset a table read refers to, or None when it reads something else."""
+        local = identifier if normalized else (self._local_identifier(identifier) or identifier)
+        parts = [p.strip("`") for p in _split_identifier(local)]
+        if len(parts) == 3 and parts[0].lower() == "spark_catalog":
+            parts = parts[1:]
+        if len(parts) == 2 and parts[0].lower() in (self._database.lower(), private_schema(self._database).lower()):
+            parts = parts[1:]
+        name = ".".join(parts)
+        return name if name in self._outputs else None
+
+    # -- resolution ------------------------------------------------------------------------------
+    def _definition(self, flow: Flow) -> _Definition:
+        """The flow's query, computed once (and on demand, so dependencies go first)."""
+        if flow.name in self._definitions:
+            return self._definitions[flow.name]
+        if flow.name in self._defining:
+            chain = " -> ".join([*self._defining[self._defining.index(flow.name):], flow.name])
+            raise PipelineGraphError(f"The query functions depend on each other in a cycle: {chain}.")
+        self._defining.append(flow.name)
+        try:
+            with add_pipeline_analysis_context(
+                spark=self._spark, dataflow_graph_id=self._dataflow_graph_id, flow_name=flow.name
+            ):
+                df = flow.func()
+            if not isinstance(df, DataFrame):
+                raise TypeError(f"The query function of '{flow.name}' ({_location(flow)}) returned "
+                                f"{type(df).__name__}, not a DataFrame.")
+            relation = cast(Any, df)._plan.plan(self._client)
+            exps = expectations.of(flow.func) + self._table_expectations.get(flow.target, [])
+            definition = _Definition(df, relation, plan.is_streaming(relation), exps, plan.read_names(relation))
+        finally:
+            self._defining.pop()
+        self._definitions[flow.name] = definition
+        return definition
+
+    def _dataset_schema(self, identifier: str) -> T.StructType | None:
+        name = self._dataset_name(identifier)
+        if name is None:
+            return None
+        if name in self._schemas:
+            return self._schemas[name]
+        if name in self._resolving:
+            raise PipelineGraphError(f"Dataset '{name}' reads itself: "
+                                     f"{' -> '.join([*self._resolving, name])}.")
+        self._resolving.append(name)
+        try:
+            output = self._outputs[name]
+            given = getattr(output, "schema", None)
+            if given is not None:
+                schema = given if isinstance(given, T.StructType) else self._resolver.parse_ddl(str(given))
+            else:
+                flows = [f for f in self._flows if f.target == name]
+                if not flows:
+                    raise PipelineGraphError(f"Dataset '{name}' ({_location(output)}) has no flow: define its "
+                                             "query, or add an append_flow / apply_changes that writes to it.")
+                schemas = [self._resolver.schema(self._definition(f).relation) for f in flows]
+                schema = _merged(schemas)
+        finally:
+            self._resolving.pop()
+        self._schemas[name] = schema
+        return schema
+
+    def _prepare(self, relation: Any, flow_name: str, wants_metadata: bool) -> None:
+        """What every relation goes through before the server sees it (to run, or to analyse)."""
+        plan.redirect_table_reads(relation, lambda identifier, _: self._local_identifier(identifier))
+        for sql in plan.sql_relations(relation):
+            sql.query = sqltext.without_live(sql.query)
+        self._inject_cloud_files_options(flow_name, relation, wants_metadata)
+
+    def _prepare_for_analysis(self, relation: Any) -> None:
+        flow = self._defining[-1] if self._defining else "analysis"
+        self._prepare(relation, flow, self._wants_metadata or plan.references_column(relation, "_metadata"))
+
     # -- flushing --------------------------------------------------------------------------------
     def flush(self) -> GraphInfo:
-        relations = {id(flow): self._relation(flow) for flow in self._flows}
+        with self._resolver.installed():
+            for flow in list(self._flows):
+                self._definition(flow)
+        definitions = [self._definitions[f.name] for f in self._flows]
         # `_metadata` is a hidden column on Databricks; locally the cloudFiles source adds it as a
         # real column, to every cloudFiles read of the pipeline once any flow refers to it (the
         # reference is often in a flow downstream of the view that reads the files).
-        self._wants_metadata = any(plan.references_column(r[0], "_metadata") for r in relations.values())
-        for flow in self._flows:
-            self._inject_cloud_files_options(flow.name, relations[id(flow)][0])
-        cdc_specs = [self._cdc_spec(flow) for flow in self._cdc_flows]
-        cdc_targets = {spec.target for spec in cdc_specs}
+        self._wants_metadata = any(plan.references_column(d.relation, "_metadata") for d in definitions)
         for name, output in self._outputs.items():
-            self._send_output(self._resolve_kind(name, output, relations, cdc_targets))
+            self._send_output(self._stored(name, output))
         for flow in self._flows:
-            relation, streaming, exps = relations[id(flow)]
-            self._send_flow(flow.name, flow.target, relation, flow.spark_conf, flow.source_code_location)
-            quality_table = self._send_quality_counter(flow, exps) if exps and not streaming else None
-            self.info.flows[flow.name] = FlowInfo(flow.name, flow.target, streaming, _location(flow), exps,
-                                                  quality_table, self._inputs.get(flow.name, []))
-        for cdc_flow, spec in zip(self._cdc_flows, cdc_specs, strict=True):
-            self._send_cdc(cdc_flow, spec)
-        self._send_hidden_views()
+            self._send_user_flow(flow)
         for sql_text, path in self._sql:
             super().register_sql(sql_text, path)
         return self.info
 
-    def _resolve_kind(self, name: str, output: Output, relations: dict[int, Any],
-                      cdc_targets: set[str]) -> Output:
-        if not isinstance(output, Table) or isinstance(output, MaterializedView):
-            self.info.outputs[name] = "view" if not isinstance(output, Table) else "materialized_view"
+    def _stored(self, name: str, output: Output) -> Output:
+        """How ``output`` is registered: its kind (see the module docstring) and storage format."""
+        if isinstance(output, TemporaryView):
+            self.info.outputs[name] = "view"
             return output
-        own_flows = [f for f in self._flows if f.target == name]
-        batch_only = bool(own_flows) and all(not relations[id(f)][1] for f in own_flows)
-        if name in cdc_targets or batch_only:
+        if isinstance(output, Sink):
+            self.info.outputs[name] = "sink"
+            return output
+        table = cast(Table, output)
+        if table.comment:
+            self.info.comments[name] = table.comment
+        if table.format not in _USER_FORMATS:
+            raise PipelineGraphError(f"Table '{name}' ({_location(table)}) asks for format '{table.format}'; "
+                                     "pipeline tables are Delta on Databricks and Parquet locally.")
+        fields = {f.name: getattr(table, f.name) for f in dataclasses.fields(Table)}
+        fields.update(format=sparkext.TABLE_FORMAT)
+        if name in self._private:
+            self.info.private.add(name)
+            fields.update(name=self._stored_name(name))
+        if self._is_materialized_view(name, table):
             self.info.outputs[name] = "materialized_view"
-            if name in cdc_targets:
-                self.notice(f"AUTO CDC into '{name}' runs through the local fallback: changes are "
-                            f"captured in '{name}{cdc.STAGING_SUFFIX}' and '{name}' is recomputed.")
-            fields = {f.name: getattr(output, f.name) for f in dataclasses.fields(Table)}
             return MaterializedView(**fields)
         self.info.outputs[name] = "streaming_table"
-        return output
+        return StreamingTable(**fields)
 
-    def _relation(self, flow: Flow) -> tuple[Any, bool, list[expectations.Expectation]]:
-        exps = expectations.of(flow.func) + self._table_expectations.get(flow.target, [])
-        with add_pipeline_analysis_context(
-            spark=self._spark, dataflow_graph_id=self._dataflow_graph_id, flow_name=flow.name
-        ):
-            df = flow.func()
-            if not isinstance(df, DataFrame):
-                raise TypeError(f"The query function of '{flow.name}' ({_location(flow)}) returned "
-                                f"{type(df).__name__}, not a DataFrame.")
-            streaming = plan.is_streaming(cast(Any, df)._plan.plan(self._client))
-            if exps and streaming:
-                df = df.observe(QUALITY_METRIC_PREFIX + flow.name, *expectations.metric_columns(exps))
-            df = expectations.apply(df, exps, flow.target)
-            if streaming:
-                df = df.observe(ROWS_METRIC_PREFIX + flow.name, F.count(F.lit(1)).alias("rows"))
-        relation = cast(Any, df)._plan.plan(self._client)
-        self._inputs[flow.name] = plan.read_names(relation)
-        plan.rewrite_drops(relation)
-        plan.redirect_table_reads(relation, self._hidden_view_for)
-        return relation, streaming, exps
+    def _stored_name(self, name: str) -> str:
+        """Private datasets live in the private schema; the graph knows them by that name."""
+        return f"{private_schema(self._database)}.{name}" if name in self._private else name
 
-    # Spark Connect's planner analyses some operations eagerly when a flow is defined
-    # (withColumnRenamed, dropDuplicates, toDF, unpivot, na.*, ...). Over a read of a table that
-    # already exists in the catalog, that analysis binds the physical table instead of the graph
-    # dataset, so the flow loses its dependency and may run while the table is being rewritten
-    # (measured: a materialized view read an empty upstream table on the second run). A temporary
-    # view is never in the catalog, so reads through one always resolve inside the graph.
-    def _hidden_view_for(self, identifier: str, streaming: bool) -> str | None:
-        name = identifier.strip("`")
-        if name.startswith(HIDDEN_PREFIX):
-            return None
-        if not isinstance(self._outputs.get(name), Table):
-            return None
-        view = f"{HIDDEN_PREFIX}{'stream_' if streaming else ''}{name}"
-        self._hidden_views[view] = (name, streaming)
-        return view
+    def _is_materialized_view(self, name: str, table: Table) -> bool:
+        if isinstance(table, MaterializedView) or name in self._cdc.values():
+            return True
+        own = [f for f in self._flows if f.target == name]
+        recomputed = [f for f in own if plan.aggregates_without_watermark(self._definitions[f.name].relation)]
+        if recomputed and len(recomputed) != len(own):
+            raise PipelineGraphError(f"Streaming table '{name}' mixes a streaming aggregation without a "
+                                     "watermark with other flows; give the aggregation a watermark.")
+        for flow in recomputed:
+            self._definitions[flow.name].streaming = False
+            self._definitions[flow.name].recomputed = True
+        if recomputed:
+            self.notice(f"'{name}' aggregates a stream without a watermark: it is recomputed from all its input "
+                        "at every update, as on Databricks (add a watermark to process it incrementally).")
+        return bool(own) and not any(self._definitions[f.name].streaming or self._is_feed(f.name) for f in own)
 
-    def _send_hidden_views(self) -> None:
-        spark = self._spark
-        for view, (table, streaming) in sorted(self._hidden_views.items()):
-            location = self._outputs[table].source_code_location
-            self._send_output(TemporaryView(name=view, comment=f"Graph-bound read of {table}",
-                                            source_code_location=location))
-            reader = spark.readStream if streaming else spark.read
-            with add_pipeline_analysis_context(
-                spark=spark, dataflow_graph_id=self._dataflow_graph_id, flow_name=view
-            ):
-                relation = cast(Any, reader.table(table))._plan.plan(self._client)
-            self._send_flow(view, view, relation, {}, location)
+    def _is_feed(self, flow_name: str) -> bool:
+        return flow_name in self._once or flow_name in self._feeds
+
+    def _send_user_flow(self, flow: Flow) -> None:
+        definition = self._definitions[flow.name]
+        frame, streaming, exps = definition.frame, definition.streaming, definition.expectations
+        feed = self._send_feed(flow, definition) if self._is_feed(flow.name) else None
+        if feed is not None:
+            frame, streaming = self._spark.readStream.table(feed), True
+        if exps and streaming:
+            frame = frame.observe(QUALITY_METRIC_PREFIX + flow.name, *expectations.metric_columns(exps))
+        frame = expectations.apply(frame, exps, flow.target)
+        if streaming:
+            frame = frame.observe(ROWS_METRIC_PREFIX + flow.name, F.count(F.lit(1)).alias("rows"))
+        relation = cast(Any, frame)._plan.plan(self._client)
+        if definition.recomputed:
+            plan.to_batch(relation)
+        self._prepare(relation, flow.name, self._wants_metadata)
+        self._send_flow(flow.name, self._stored_name(flow.target), relation, flow.spark_conf,
+                        flow.source_code_location)
+        quality_table = self._send_quality_counter(flow, exps) if exps and not streaming else None
+        refresh = None if flow.name in self._once else self._feeds.get(flow.name)
+        self.info.flows[flow.name] = FlowInfo(flow.name, flow.target, streaming, _location(flow), exps, quality_table,
+                                              definition.inputs, feed, refresh)
+
+    def _send_feed(self, flow: Flow, definition: _Definition) -> str:
+        """A batch query that appends to a streaming table (a once flow, this update's snapshots) is
+        computed into a hidden table, which the flow streams into its target: each computation's
+        rows are appended exactly once. The runner leaves the hidden table out of the updates that
+        must not recompute it (a once flow after its first run)."""
+        hidden = FEED_PREFIX + flow.name
+        self._send_output(MaterializedView(
+            name=hidden, comment=f"Batch input of flow {flow.name}", source_code_location=flow.source_code_location,
+            table_properties={}, partition_cols=None, cluster_by=None, schema=None, format=sparkext.TABLE_FORMAT))
+        relation = cast(Any, definition.frame)._plan.plan(self._client)
+        plan.to_batch(relation)
+        self._prepare(relation, hidden, self._wants_metadata)
+        self._send_flow(hidden, hidden, relation, flow.spark_conf, flow.source_code_location)
+        return hidden
 
     def _send_quality_counter(self, flow: Flow, exps: list[expectations.Expectation]) -> str:
         """Batch flows report no observed metrics, so a hidden materialized view aggregates the same
@@ -214,17 +462,19 @@ class LocalGraphRegistry(SparkConnectGraphElementRegistry):
         self._send_output(MaterializedView(
             name=name, comment=f"Expectation counts of flow {flow.name} (local runtime)",
             source_code_location=flow.source_code_location, table_properties={}, partition_cols=None,
-            cluster_by=None, schema=None, format=None))
-        counter = Flow(name=name, target=name, spark_conf=flow.spark_conf,
-                       source_code_location=flow.source_code_location,
-                       func=lambda: flow.func().agg(*expectations.metric_columns(exps)))
-        relation, _, _ = self._relation(counter)
+            cluster_by=None, schema=None, format=sparkext.TABLE_FORMAT))
+        counts = self._definitions[flow.name].frame.agg(*expectations.metric_columns(exps))
+        relation = cast(Any, counts)._plan.plan(self._client)
+        if self._definitions[flow.name].recomputed:
+            plan.to_batch(relation)
+        self._prepare(relation, name, self._wants_metadata)
         self._send_flow(name, name, relation, flow.spark_conf, flow.source_code_location)
         return name
 
-    def _inject_cloud_files_options(self, flow_name: str, relation: Any) -> None:
-        wants_metadata = self._wants_metadata
-        counter = iter(range(1_000))
+    def _inject_cloud_files_options(self, flow_name: str, relation: Any, wants_metadata: bool) -> None:
+        """State and schema locations for each cloudFiles read, keyed by the flow and what it reads
+        (so the same read gets the same locations wherever in a plan it appears)."""
+        seen: Counter[str] = Counter()
 
         def set_options(source: Any) -> None:
             options = source.options
@@ -233,11 +483,16 @@ class LocalGraphRegistry(SparkConnectGraphElementRegistry):
                 # must receive the schema as an option rather than as the fixed output schema.
                 options["cloudFiles.userSchema"] = source.schema
                 source.ClearField("schema")
-            base = self._state_dir / "autoloader" / flow_name / str(next(counter))
-            for key, value in (("cloudFiles.stateLocation", base / "state"),
-                               ("cloudFiles.schemaLocation", base / "schema")):
-                if key not in options:
-                    options[key] = str(value)
+            identity = json.dumps({k.lower(): v for k, v in sorted(options.items())
+                                   if k.lower() not in ("cloudfiles.statelocation", "cloudfiles.schemalocation",
+                                                        "cloudfiles.includemetadatacolumn")}, sort_keys=True)
+            key = hashlib.sha256(identity.encode()).hexdigest()[:12]
+            seen[key] += 1
+            base = self._state_dir / "autoloader" / flow_name / f"{key}-{seen[key]}"
+            for option, value in (("cloudFiles.stateLocation", base / "state"),
+                                  ("cloudFiles.schemaLocation", base / "schema")):
+                if option not in options:
+                    options[option] = str(value)
             if wants_metadata:
                 options["cloudFiles.includeMetadataColumn"] = "true"
 
@@ -248,43 +503,52 @@ class LocalGraphRegistry(SparkConnectGraphElementRegistry):
 
     def _send_flow(self, name: str, target: str, relation: Any, spark_conf: dict[str, str],
                    location: Any) -> None:
+        plan.defer_eager(relation)
         command = pb2.Command()
         command.pipeline_command.define_flow.CopyFrom(pb2.PipelineCommand.DefineFlow(
             dataflow_graph_id=self._dataflow_graph_id,
             flow_name=name,
             target_dataset_name=target,
-            relation_flow_details=pb2.PipelineCommand.DefineFlow.WriteRelationFlowDetails(
-                relation=relation),
+            relation_flow_details=pb2.PipelineCommand.DefineFlow.WriteRelationFlowDetails(relation=relation),
             sql_conf=spark_conf,
             source_code_location=source_code_location_to_proto(location),
         ))
         self._client.execute_command(command)
 
-    def _cdc_spec(self, flow: AutoCdcFlow) -> cdc.CdcSpec:
-        def names(cols: Any) -> list[str] | None:
-            return None if cols is None else [cdc.column_name(c) for c in cols]
 
-        return cdc.CdcSpec(
-            target=flow.target, source=flow.source, keys=names(flow.keys) or [],
-            sequence_by=flow.sequence_by, apply_as_deletes=flow.apply_as_deletes,
-            column_list=names(flow.column_list), except_column_list=names(flow.except_column_list),
-            scd_type=int(flow.stored_as_scd_type or 1),
-            track_history_column_list=names(flow.track_history_column_list),
-            track_history_except_column_list=names(flow.track_history_except_column_list),
-        )
+_LIBRARIES = (str(Path(pyspark.__file__).parent), str(Path(__file__).resolve().parents[1]))
 
-    def _send_cdc(self, flow: AutoCdcFlow, spec: cdc.CdcSpec) -> None:
-        spark, location = self._spark, flow.source_code_location
-        capture_name = flow.name or spec.target
-        capture = Flow(name=spec.staging_table, target=spec.staging_table, spark_conf=flow.spark_conf,
-                       source_code_location=location,
-                       func=lambda: spark.readStream.table(spec.source))
-        apply_flow = Flow(name=capture_name, target=spec.target, spark_conf=flow.spark_conf,
-                          source_code_location=location,
-                          func=lambda: cdc.target_query(spec, spark.read.table(spec.staging_table)))
-        for f in (capture, apply_flow):
-            relation, streaming, _ = self._relation(f)
-            self._inject_cloud_files_options(f.name, relation)
-            self._send_flow(f.name, f.target, relation, f.spark_conf, location)
-            self.info.flows[f.name] = FlowInfo(f.name, f.target, streaming, _location(f),
-                                               inputs=self._inputs.get(f.name, []))
+
+def _user_location(location: SourceCodeLocation) -> SourceCodeLocation:
+    """Where the pipeline's own code declared something: the innermost frame outside pyspark and
+    this package, when the API call came through a wrapper (the local ``dlt`` module, guards)."""
+    if not str(Path(location.filename).resolve()).startswith(_LIBRARIES):
+        return location
+    for frame in inspect.stack()[1:]:
+        if not str(Path(frame.filename).resolve()).startswith(_LIBRARIES) and not frame.filename.startswith("<"):
+            return SourceCodeLocation(filename=frame.filename, line_number=frame.lineno)
+    return location
+
+
+def _split_identifier(identifier: str) -> list[str]:
+    """``a.`b.c`.d`` -> ``[a, `b.c`, d]``: dots inside backticks do not split."""
+    parts, current, quoted = [], "", False
+    for char in identifier:
+        if char == "`":
+            quoted = not quoted
+        if char == "." and not quoted:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    parts.append(current)
+    return parts
+
+
+def _merged(schemas: list[T.StructType]) -> T.StructType:
+    """The schema of a table several flows write: every flow's columns, in first-seen order."""
+    fields: dict[str, T.StructField] = {}
+    for schema in schemas:
+        for f in schema.fields:
+            fields.setdefault(f.name.lower(), T.StructField(f.name, f.dataType, True))
+    return T.StructType(list(fields.values()))

@@ -1,10 +1,11 @@
-"""Load pipeline source files into a graph registry, as ``spark-pipelines`` does, with errors that
-point at the user's file and line."""
+"""Load pipeline source files into a graph registry, as Databricks does, with errors that point at
+the user's file and line."""
 
 from __future__ import annotations
 
 import importlib.util
 import traceback
+from collections.abc import Mapping
 from pathlib import Path
 
 from pyspark.pipelines.add_pipeline_analysis_context import add_pipeline_analysis_context
@@ -12,8 +13,9 @@ from pyspark.pipelines.block_session_mutations import block_session_mutations
 from pyspark.pipelines.graph_element_registry import graph_element_registration_context
 from pyspark.sql import SparkSession
 
-from palindrom.runtime import dlt_module
+from palindrom.runtime import dlt_module, environment, notebooks
 from palindrom.runtime.graph import GraphInfo, LocalGraphRegistry
+from palindrom.runtime.sql import SqlPipelineError, register_sql_file
 
 
 class PipelineCodeError(Exception):
@@ -27,6 +29,8 @@ class PipelineCodeError(Exception):
 
 def user_location(exc: BaseException, files: list[Path]) -> str:
     """The innermost traceback frame that lies in one of the pipeline's files."""
+    if isinstance(exc, SqlPipelineError):
+        return exc.location
     names = {str(f.resolve()) for f in files}
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename in names]
     if not frames:
@@ -35,24 +39,36 @@ def user_location(exc: BaseException, files: list[Path]) -> str:
     return f"{frame.filename}:{frame.lineno}"
 
 
-def load(spark: SparkSession, registry: LocalGraphRegistry, files: list[Path], graph_id: str) -> GraphInfo:
-    with graph_element_registration_context(registry), dlt_module.installed(spark):
+def load(spark: SparkSession, registry: LocalGraphRegistry, files: list[Path], graph_id: str, root: Path,
+         configuration: Mapping[str, str]) -> GraphInfo:
+    with environment.PipelineRoot(root) as pipeline_root, graph_element_registration_context(registry), \
+            dlt_module.installed(spark), environment.databricks_runtime(spark, configuration):
         for path in files:
-            if path.suffix == ".sql":
-                registry.register_sql(path.read_text(encoding="utf-8"), path)
-                continue
-            module_spec = importlib.util.spec_from_file_location(path.stem, str(path))
-            if module_spec is None or module_spec.loader is None:
-                raise PipelineCodeError(str(path), ImportError("cannot load this file as a Python module"))
-            module = importlib.util.module_from_spec(module_spec)
-            module.__dict__["spark"] = spark
             try:
-                with add_pipeline_analysis_context(spark=spark, dataflow_graph_id=graph_id, flow_name=None), \
-                        block_session_mutations():
-                    module_spec.loader.exec_module(module)
+                if path.suffix == ".sql":
+                    register_sql_file(registry, path, configuration)
+                else:
+                    _exec_python(spark, path, graph_id)
             except Exception as exc:
                 raise PipelineCodeError(user_location(exc, files), exc) from exc
+        pipeline_root.ship()
         try:
             return registry.flush()
         except Exception as exc:
             raise PipelineCodeError(user_location(exc, files), exc) from exc
+
+
+def _exec_python(spark: SparkSession, path: Path, graph_id: str) -> None:
+    """Run one Python file (or a Databricks notebook exported as a .py source) as Databricks would."""
+    module_spec = importlib.util.spec_from_file_location(path.stem, str(path))
+    if module_spec is None or module_spec.loader is None:
+        raise ImportError(f"{path}: cannot load this file as a Python module")
+    module = importlib.util.module_from_spec(module_spec)
+    module.__dict__["spark"] = spark
+    source = path.read_text(encoding="utf-8")
+    with add_pipeline_analysis_context(spark=spark, dataflow_graph_id=graph_id, flow_name=None), \
+            block_session_mutations():
+        if notebooks.is_notebook(source):
+            exec(compile(notebooks.python_source(source), str(path), "exec"), module.__dict__)  # noqa: S102
+        else:
+            module_spec.loader.exec_module(module)

@@ -1,7 +1,7 @@
 """Client-side inspection and rewriting of Spark Connect plans.
 
-Nothing here asks the server to analyse a plan (SPARK-54562 blocks eager analysis inside
-query functions); everything walks the protobuf the client is about to send.
+Nothing here asks the server to analyse a plan; everything walks the protobuf the client is about
+to send.
 """
 
 from __future__ import annotations
@@ -10,6 +10,8 @@ from collections.abc import Callable, Iterator
 from typing import Any, cast
 
 from google.protobuf.message import Message
+
+from palindrom.runtime import sqltext
 
 CLOUD_FILES = "cloudfiles"
 
@@ -35,9 +37,16 @@ def _reads(relation: Message) -> Iterator[Any]:
             yield msg
 
 
+def _sql_queries(relation: Message) -> Iterator[str]:
+    for msg in _messages(relation):
+        if msg.DESCRIPTOR.name == "SQL":
+            yield cast(Any, msg).query
+
+
 def is_streaming(relation: Message) -> bool:
     """True when the relation reads any source as a stream (so the flow is a streaming flow)."""
-    return any(read.is_streaming for read in _reads(relation))
+    return any(read.is_streaming for read in _reads(relation)) or any(
+        sqltext.reads_stream(query) for query in _sql_queries(relation))
 
 
 def references_column(relation: Message, name: str) -> bool:
@@ -64,36 +73,40 @@ def rewrite_cloud_files_reads(relation: Message, rewrite: Callable[[Any], None])
     return count
 
 
-def _quoted(name: str) -> str:
-    return "`" + name.replace("`", "``") + "`"
+# Relation types Spark Connect's planner translates by building a Dataset of their input, i.e. it
+# analyses the input when the flow is *defined*, before the pipeline's datasets exist. Measured on
+# Spark 4.3 over a read of a dataset of the same pipeline: withWatermark, drop, na.fill/drop/
+# replace, describe, summary and to(schema) fail with TABLE_OR_VIEW_NOT_FOUND on a first run;
+# withColumn(s) and withColumn(s)Renamed are analysed when the dataset already exists, bind the
+# physical table and lose the flow's dependency (measured: such a materialized view ran before
+# its upstream and read it empty). select, filter, join, groupBy, dropDuplicates, toDF, unpivot,
+# union, sample, hint, repartition stay lazy. The grouped-map and stat relations build a Dataset
+# of their input in the planner's code too. tests/test_dataframe_ops.py checks every one.
+EAGER_RELATIONS = frozenset({
+    "with_watermark", "drop", "fill_na", "drop_na", "replace", "summary", "describe", "to_schema",
+    "with_columns", "with_columns_renamed",
+    "group_map", "co_group_map", "apply_in_pandas_with_state", "crosstab", "freq_items", "sample_by",
+})
+DEFERRED_TYPE_URL = "type.googleapis.com/palindrom.Deferred"
 
 
-def rewrite_drops(relation: Message) -> int:
-    """Rewrite ``df.drop("a", "b")`` nodes into ``SELECT * EXCEPT (a, b)`` projections.
-
-    Spark Connect's planner analyses a ``Drop`` eagerly, outside the pipeline's analysis context,
-    so a drop over a dataset of the same pipeline fails with TABLE_OR_VIEW_NOT_FOUND when the flow
-    is defined. ``* EXCEPT`` is resolved lazily, like the rest of the flow. One difference: a name
-    that is not a column is an error here, where ``drop`` ignores it.
-    """
-    drops = [msg for msg in _messages(relation)
-             if msg.DESCRIPTOR.name == "Relation" and cast(Any, msg).WhichOneof("rel_type") == "drop"]
-    rewritten = 0
-    for node in reversed(drops):  # innermost first, so an outer drop copies a rewritten input
+def defer_eager(relation: Message) -> int:
+    """Wrap every eagerly analysed relation in a ``palindrom.Deferred`` extension, which the
+    server extension (``palindrom.sparkext``) translates once the pipeline has resolved its input.
+    Innermost first, so an outer operation carries its already wrapped input. Returns how many."""
+    nodes = [msg for msg in _messages(relation) if msg.DESCRIPTOR.name == "Relation"
+             and cast(Any, msg).WhichOneof("rel_type") in EAGER_RELATIONS]
+    for node in reversed(nodes):
         rel: Any = node
-        names = [_quoted(name) for name in rel.drop.column_names]
-        for expr in rel.drop.columns:
-            if expr.WhichOneof("expr_type") != "unresolved_attribute":
-                break
-            names.append(expr.unresolved_attribute.unparsed_identifier)  # already an identifier
-        else:
-            child = type(rel.drop.input)()
-            child.CopyFrom(rel.drop.input)
-            rel.project.input.CopyFrom(child)
-            star = rel.project.expressions.add()
-            star.expression_string.expression = "* EXCEPT (" + ", ".join(names) + ")"
-            rewritten += 1
-    return rewritten
+        original = type(rel)()
+        original.CopyFrom(rel)
+        common = type(rel.common)()
+        common.CopyFrom(rel.common)
+        rel.Clear()
+        rel.common.CopyFrom(common)
+        rel.extension.type_url = DEFERRED_TYPE_URL
+        rel.extension.value = original.SerializeToString()
+    return len(nodes)
 
 
 def redirect_table_reads(relation: Message, redirect: Callable[[str, bool], str | None]) -> int:
@@ -110,8 +123,51 @@ def redirect_table_reads(relation: Message, redirect: Callable[[str, bool], str 
     return count
 
 
+def _relations(relation: Message, rel_type: str) -> list[Any]:
+    return [msg for msg in _messages(relation) if msg.DESCRIPTOR.name == "Relation"
+            and cast(Any, msg).WhichOneof("rel_type") == rel_type]
+
+
+def replace_reads(relation: Message, replacement: Callable[[str], Message | None]) -> int:
+    """Replace each read of a named table by ``replacement(identifier)`` (a Relation), keeping the
+    read's plan id so columns referenced through the DataFrame still resolve; None keeps it."""
+    count = 0
+    for node in _relations(relation, "read"):
+        if node.read.WhichOneof("read_type") != "named_table":
+            continue
+        new = replacement(node.read.named_table.unparsed_identifier)
+        if new is None:
+            continue
+        common = type(node.common)()
+        common.CopyFrom(node.common)
+        node.CopyFrom(new)
+        node.common.CopyFrom(common)
+        count += 1
+    return count
+
+
+def to_batch(relation: Message) -> None:
+    """Read every source as a batch: the same query, recomputed over all input."""
+    for read in _reads(relation):
+        read.is_streaming = False
+
+
+def aggregates_without_watermark(relation: Message) -> bool:
+    """A streaming aggregation with no watermark anywhere in the plan. Databricks recomputes such a
+    streaming table completely at every update; Spark cannot run it in append mode."""
+    return any(is_streaming(node) and not _relations(node, "with_watermark")
+               for node in _relations(relation, "aggregate"))
+
+
 def read_names(relation: Message) -> list[str]:
-    """Names of the tables and datasets a plan reads (sorted, without duplicates)."""
+    """Names of the tables and datasets a plan reads, in its reads and in SQL text (sorted, once)."""
     names = {read.named_table.unparsed_identifier.strip("`") for read in _reads(relation)
              if read.WhichOneof("read_type") == "named_table"}
+    for query in _sql_queries(relation):
+        names.update(sqltext.table_references(query))
     return sorted(names)
+
+
+def sql_relations(relation: Message) -> list[Any]:
+    """The SQL-text relations in a plan (``spark.sql`` and SQL pipeline files)."""
+    return [msg for msg in _messages(relation) if msg.DESCRIPTOR.name == "SQL"]

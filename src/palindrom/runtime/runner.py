@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import re
 import time
 import uuid
@@ -16,8 +18,8 @@ from pyspark.pipelines.spark_connect_pipeline import create_dataflow_graph
 from pyspark.sql import SparkSession
 
 from palindrom.autoloader.source import CloudFilesDataSource
-from palindrom.runtime import event_log, expectations, loader
-from palindrom.runtime.graph import GraphInfo, LocalGraphRegistry, is_internal
+from palindrom.runtime import event_log, expectations, loader, selection
+from palindrom.runtime.graph import GraphInfo, LocalGraphRegistry, is_internal, private_schema
 from palindrom.runtime.metrics import EventLogTail
 from palindrom.runtime.snapshots import MaterializedViewSnapshots
 from palindrom.runtime.spec import PipelineSpec
@@ -113,8 +115,12 @@ def prepare_session(spark: SparkSession, spec: PipelineSpec, storage: Path) -> N
     spark.dataSource.register(CloudFilesDataSource)
     for key, value in spec.configuration.items():
         spark.conf.set(key, value)
-    location = (storage / "warehouse" / f"{spec.database}.db").resolve()
-    spark.sql(f"CREATE DATABASE IF NOT EXISTS `{spec.database}` LOCATION '{location.as_uri()}'")
+    create_schema(spark, spec.database, storage)
+
+
+def create_schema(spark: SparkSession, database: str, storage: Path) -> None:
+    location = (storage / "warehouse" / f"{database}.db").resolve()
+    spark.sql(f"CREATE DATABASE IF NOT EXISTS `{database}` LOCATION '{location.as_uri()}'")
 
 
 def run_update(spark: SparkSession, spec: PipelineSpec, storage: Path, options: RunOptions,
@@ -125,10 +131,18 @@ def run_update(spark: SparkSession, spec: PipelineSpec, storage: Path, options: 
     prepare_session(spark, spec, storage)
     graph_id = create_dataflow_graph(spark, default_catalog=None, default_database=spec.database,
                                      sql_conf=engine_conf(spec.configuration))
-    registry = LocalGraphRegistry(spark, graph_id, storage / "pipelines" / spec.name)
-    info = loader.load(spark, registry, spec.source_files(), graph_id)
+    state_dir = storage / "pipelines" / spec.name
+    started = dt.datetime.now(dt.UTC)
+    registry = LocalGraphRegistry(spark, graph_id, state_dir, spec.database, update_started=started)
+    info = loader.load(spark, registry, spec.source_files(), graph_id, spec.root, spec.configuration)
+    write_graph(state_dir, info)
+    if info.private:
+        create_schema(spark, private_schema(spec.database), storage)
+    chosen = selection.select(info, state_dir, options.refresh, options.full_refresh, options.full_refresh_all)
     result = UpdateResult(update_id, spec.name, spec.database, {}, info, notices=list(info.notices))
     for flow in info.flows.values():
+        if is_internal(flow.name):
+            continue
         kind = info.outputs.get(flow.target, "table")
         # Views are not persisted and emit no flow events; they run inside the flows that read them.
         result.flows[flow.name] = FlowResult(flow.name, kind, state="defined" if kind == "view" else "queued")
@@ -136,17 +150,19 @@ def run_update(spark: SparkSession, spec: PipelineSpec, storage: Path, options: 
     result.recorder = event_log.UpdateRecorder(log, info, options)
     tail = EventLogTail(event_log_dir)
     views = [name for name, kind in info.outputs.items() if kind == "materialized_view" and not is_internal(name)]
-    snapshots = MaterializedViewSnapshots(storage / "warehouse" / f"{spec.database}.db",
-                                          storage / "pipelines" / spec.name / "mv_snapshots")
+    snapshots = MaterializedViewSnapshots(storage / "warehouse", lambda name: info.schema_of(name, spec.database),
+                                          state_dir / "mv_snapshots")
     if not options.dry_run:
         snapshots.save(views)
     try:
-        _run(spark, graph_id, options, storage / "pipelines" / spec.name / "checkpoints", result, tail, on_flow)
+        _run(spark, graph_id, options, chosen, state_dir / "checkpoints", result, tail, on_flow)
     finally:
-        completed = {info.flows[name].target for name, flow in result.flows.items()
-                     if flow.state == "completed" and name in info.flows}
+        done = {name for name, flow in result.flows.items() if flow.state == "completed"}
+        if not options.dry_run:
+            selection.record_once(info, state_dir, done)
+        completed = {info.flows[name].target for name in done if name in info.flows}
         for table in snapshots.restore([v for v in views if v not in completed]):
-            spark.sql(f"REFRESH TABLE `{spec.database}`.`{table}`")
+            spark.sql(f"REFRESH TABLE `{info.schema_of(table, spec.database)}`.`{table}`")
             result.notices.append(f"'{table}' was not refreshed in this update and keeps its previous contents.")
         snapshots.discard()
         if not options.dry_run:
@@ -157,9 +173,17 @@ def run_update(spark: SparkSession, spec: PipelineSpec, storage: Path, options: 
     return result
 
 
-def _run(spark: SparkSession, graph_id: str, options: RunOptions, checkpoints: Path, result: UpdateResult,
-         tail: EventLogTail, on_flow: FlowListener | None) -> None:
-    events = _start_run(spark, graph_id, options, checkpoints.as_uri())
+def write_graph(state_dir: Path, info: GraphInfo) -> None:
+    """The last graph the pipeline defined, for the commands that show it (tables, graph, ui)."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    partial = state_dir / "graph.json.partial"
+    partial.write_text(json.dumps(info.to_json(), indent=1, sort_keys=True))
+    partial.replace(state_dir / "graph.json")
+
+
+def _run(spark: SparkSession, graph_id: str, options: RunOptions, chosen: selection.Selection, checkpoints: Path,
+         result: UpdateResult, tail: EventLogTail, on_flow: FlowListener | None) -> None:
+    events = _start_run(spark, graph_id, options, chosen, checkpoints.as_uri())
     try:
         for response in events:
             if "pipeline_event_result" in response:
@@ -212,7 +236,8 @@ def _quality(spark: SparkSession, result: UpdateResult, tail: EventLogTail) -> d
     return quality
 
 
-def _start_run(spark: SparkSession, graph_id: str, options: RunOptions, storage: str) -> Iterator[dict[str, Any]]:
+def _start_run(spark: SparkSession, graph_id: str, options: RunOptions, chosen: selection.Selection,
+               storage: str) -> Iterator[dict[str, Any]]:
     """``pyspark.pipelines``'s start_run, minus its failure on observed-metric responses.
 
     Python data sources report accumulators as observed metrics of the run command; the stock
@@ -221,8 +246,8 @@ def _start_run(spark: SparkSession, graph_id: str, options: RunOptions, storage:
     """
     command = pb2.Command()
     command.pipeline_command.start_run.CopyFrom(pb2.PipelineCommand.StartRun(
-        dataflow_graph_id=graph_id, full_refresh_selection=options.full_refresh or [],
-        full_refresh_all=options.full_refresh_all, refresh_selection=options.refresh or [],
+        dataflow_graph_id=graph_id, full_refresh_selection=chosen.full_refresh,
+        full_refresh_all=chosen.full_refresh_all, refresh_selection=chosen.refresh,
         dry=options.dry_run, storage=storage))
     client: Any = cast(Any, spark).client
     request = client._execute_plan_request_with_metadata()
@@ -296,7 +321,8 @@ def _rows_written(spark: SparkSession, qualified: str, flow: FlowResult, result:
         return tail.rows.get(flow.name, 0)
     try:
         target = info.target if info else flow.name
-        row: Any = spark.read.table(f"`{result.database}`.`{target}`").groupBy().count().collect()[0]
+        schema = result.graph.schema_of(target, result.database)
+        row: Any = spark.read.table(f"`{schema}`.`{target}`").groupBy().count().collect()[0]
         return int(row["count"])
     except PySparkException:
         return None

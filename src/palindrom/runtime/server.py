@@ -17,6 +17,8 @@ from typing import cast
 from pyspark.sql import SparkSession as PySparkSession
 from pyspark.sql.connect.session import SparkSession
 
+from palindrom import sparkext
+
 REMOTE_ENV = "PALINDROM_SPARK_REMOTE"
 _LOG4J = """\
 rootLogger.level = error
@@ -73,6 +75,7 @@ def server_conf(root: Path, port: int) -> dict[str, str]:
         "spark.sql.connect.serverStacktrace.enabled": "false",
         "spark.sql.pyspark.jvmStacktrace.enabled": "false",
         "spark.sql.sources.partitionOverwriteMode": "dynamic",
+        **sparkext.server_conf(),
     }
 
 

@@ -9,17 +9,19 @@ files are copied aside before the update and put back for every view whose flow 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 
 class MaterializedViewSnapshots:
-    def __init__(self, warehouse_db: Path, scratch: Path) -> None:
-        self.warehouse_db = warehouse_db
+    def __init__(self, warehouse: Path, schema_of: Callable[[str], str], scratch: Path) -> None:
+        self.warehouse = warehouse
+        self.schema_of = schema_of
         self.scratch = scratch
         self.saved: set[str] = set()
 
     def _location(self, table: str) -> Path:
-        return self.warehouse_db / table.lower()
+        return self.warehouse / f"{self.schema_of(table)}.db" / table.lower()
 
     def save(self, tables: list[str]) -> None:
         shutil.rmtree(self.scratch, ignore_errors=True)

@@ -1,0 +1,128 @@
+"""Spark SQL text as tokens: enough to find statements, names and clauses without a parser."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# -- lexing --------------------------------------------------------------------------------------
+TOKEN = re.compile(r"""
+    (?P<ws>\s+)
+  | (?P<comment>--[^\n]*|/\*.*?\*/)
+  | (?P<string>'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*")
+  | (?P<ident>`(?:[^`]|``)*`)
+  | (?P<number>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?[a-zA-Z]*)
+  | (?P<word>[A-Za-z_][A-Za-z0-9_$]*)
+  | (?P<arrow>=>)
+  | (?P<punct>.)
+""", re.X | re.S)
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str
+    text: str
+    start: int
+
+    @property
+    def end(self) -> int:
+        return self.start + len(self.text)
+
+    def is_word(self, *words: str) -> bool:
+        return self.kind == "word" and self.text.upper() in words
+
+    @property
+    def name(self) -> str:
+        return self.text[1:-1].replace("``", "`") if self.kind == "ident" else self.text
+
+
+def tokens(text: str) -> list[Token]:
+    return [Token(m.lastgroup or "punct", m.group(), m.start()) for m in TOKEN.finditer(text)
+            if m.lastgroup not in ("ws", "comment")]
+
+
+def unquote(literal: str) -> str:
+    body = literal[1:-1]
+    quote = literal[0]
+    return re.sub(r"\\(.)", r"\1", body.replace(quote * 2, quote))
+
+
+def reads_stream(query: str) -> bool:
+    """A query reading any source with ``STREAM`` is a streaming query."""
+    return any(t.is_word("STREAM") for t in tokens(query))
+
+
+def table_references(query: str) -> list[str]:
+    """Names read after FROM, JOIN or STREAM( (dotted, backticks removed), in order."""
+    toks, found = tokens(query), []
+    for index, tok in enumerate(toks):
+        if not (tok.is_word("FROM", "JOIN", "STREAM") or (tok.text == "," and _in_from(toks, index))):
+            continue
+        position = index + 1
+        if position < len(toks) and toks[position].text == "(" and tok.is_word("STREAM"):
+            position += 1
+        parts: list[str] = []
+        while position < len(toks) and toks[position].kind in ("word", "ident"):
+            parts.append(toks[position].name)
+            if position + 1 < len(toks) and toks[position + 1].text == ".":
+                position += 2
+            else:
+                break
+        if parts and parts[0].upper() not in _NOT_TABLES:
+            found.append(".".join(parts))
+    return found
+
+
+_NOT_TABLES = {"SELECT", "STREAM", "VALUES", "LATERAL", "READ_FILES", "CLOUD_FILES"}
+
+
+def _in_from(toks: list[Token], index: int) -> bool:
+    """A comma in a FROM list (table, table) rather than in a select list or a call."""
+    depth = 0
+    for tok in reversed(toks[:index]):
+        if tok.text == ")":
+            depth += 1
+        elif tok.text == "(":
+            if depth == 0:
+                return False
+            depth -= 1
+        elif depth == 0 and tok.is_word("FROM", "JOIN"):
+            return True
+        elif depth == 0 and tok.is_word("SELECT", "WHERE", "GROUP", "ORDER", "HAVING", "ON"):
+            return False
+    return False
+
+
+def without_stream(query: str) -> str:
+    """The query with ``STREAM(x)`` / ``STREAM x`` read as ``x`` (for analysing its schema only)."""
+    toks, out, position = tokens(query), [], 0
+    index = 0
+    while index < len(toks):
+        tok = toks[index]
+        if tok.is_word("STREAM") and index + 1 < len(toks):
+            nxt = toks[index + 1]
+            if nxt.text == "(":
+                close = index + 2
+                while close < len(toks) and toks[close].text != ")":
+                    close += 1
+                out.append(query[position:tok.start])
+                out.append(query[toks[index + 2].start:toks[close - 1].end] if close > index + 2 else "")
+                position, index = (toks[close].end if close < len(toks) else len(query)), close + 1
+                continue
+            out.append(query[position:tok.start])
+            position = nxt.start
+        index += 1
+    out.append(query[position:])
+    return "".join(out)
+
+
+def without_live(query: str) -> str:
+    """The query with Databricks's ``LIVE.`` prefix dropped from names (``LIVE.t`` -> ``t``)."""
+    toks, out, position = tokens(query), [], 0
+    for index, tok in enumerate(toks[:-2]):
+        if tok.is_word("LIVE") and toks[index + 1].text == "." and toks[index + 2].kind in ("word", "ident") \
+                and (index == 0 or toks[index - 1].text != "."):
+            out.append(query[position:tok.start])
+            position = toks[index + 1].end
+    out.append(query[position:])
+    return "".join(out)
