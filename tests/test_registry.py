@@ -449,6 +449,12 @@ def test_a_hanging_registry_costs_one_deadline_per_lookup_not_retries_times_time
         with pytest.raises(RegistryUnavailable, match="after 1 attempts: ReadTimeout"):
             one_attempt.version(GROUP, "app_event", "1")
         assert 0.5 <= time.monotonic() - started < 1.2         # the attempt's timeout is cut to the deadline
+        fake.hang, fake.trickle = False, 0.05                  # every byte in time, the whole answer never
+        trickled = RegistryClient(fake.url, timeout=0.5, deadline=1.0, retries=0, api="v3")
+        started = time.monotonic()
+        with pytest.raises(RegistryUnavailable, match="answer still arriving at the deadline"):
+            trickled.version(GROUP, "app_event", "1")
+        assert 1.0 <= time.monotonic() - started < 1.8
 
 
 # One process of an update as Spark starts them: it builds its registry from the configuration and

@@ -12,7 +12,7 @@ Faults on demand: the next requests fail with a status, drop the connection, or 
 Outages and impostors: ``hang`` (every registry request is accepted and never answered),
 ``html`` (every registry request answers 200 with an HTML page, as a proxy's login page does),
 ``token_fault`` (the token endpoint answers that status, an OAuth error for 4xx and an HTML page
-for 5xx, or hangs). A body that is not an Avro schema is just ``add``-ed as content.
+for 5xx, or hangs), ``trickle`` (answers arrive a byte at a time). A body that is not an Avro schema is just ``add``-ed as content.
 
 Its BACKWARD check is deliberately its own, simpler than the project's: added fields need a
 default, kept fields keep their type (int->long and float->double allowed), enum symbols may only grow.
@@ -63,6 +63,7 @@ class FakeApicurio:
     hang: bool = False
     html: bool = False
     token_fault: int | str | None = None          # a status, or "hang"
+    trickle: float = 0.0                          # > 0: registry answers arrive one byte per this many seconds
     released: threading.Event = field(default_factory=threading.Event)   # hanging requests end at exit
 
     @property
@@ -352,6 +353,8 @@ def _handler(fake: FakeApicurio) -> type[BaseHTTPRequestHandler]:
         def _send(self, status: int, body: Any, raw: bool = False, headers: dict[str, str] | None = None,
                   problem: bool = False, content_type: str | None = None) -> None:
             data = b"" if body is None else (body.encode() if raw else json.dumps(body).encode())
+            if fake.trickle and not self.path.startswith("/token"):
+                return self._trickle(status, data)
             self.send_response(status)
             self.send_header("Content-Type", content_type
                              or ("application/problem+json" if problem else "application/json"))
@@ -360,5 +363,18 @@ def _handler(fake: FakeApicurio) -> type[BaseHTTPRequestHandler]:
                 self.send_header(k, v)
             self.end_headers()
             self.wfile.write(data)
+
+        def _trickle(self, status: int, data: bytes) -> None:
+            """Headers at once, then the body byte by byte: each read is quick, the whole is not."""
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.flush()
+            for index in range(len(data)):
+                if fake.released.wait(fake.trickle):
+                    break
+                self.wfile.write(data[index:index + 1])
+                self.wfile.flush()
 
     return Handler

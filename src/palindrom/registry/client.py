@@ -46,6 +46,10 @@ Result = TypeVar("Result")
 CHUNK = 64 * 1024
 
 
+class DeadlineReached(requests.Timeout):
+    """The lookup's deadline passed before an attempt could start or finish reading."""
+
+
 @dataclass(frozen=True)
 class ArtifactVersion:
     group: str
@@ -183,12 +187,14 @@ class RegistryClient:
             unavailable: type[RegistryUnavailable] = RegistryUnavailable
             try:
                 if remaining <= 0:
-                    raise requests.Timeout("the lookup's deadline passed")
+                    raise DeadlineReached("no time left before the deadline")
                 wait = min(self.timeout, remaining)
                 sent = {**self.auth.headers(self._session, wait), **(headers or {})}
                 reply = self._send(method, url, params, body, raw, sent, wait, deadline)
             except IdentityProviderUnavailable as exc:
                 failure, unavailable = str(exc), IdentityProviderUnavailable
+            except DeadlineReached as exc:
+                failure = f"{exc} for {method} {path}"
             except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
                 failure = f"{type(exc).__name__} for {method} {path}"
             else:
@@ -210,11 +216,14 @@ class RegistryClient:
         """One attempt, its body read in chunks so that a trickling answer cannot outlast the deadline."""
         with self._session.request(method, url, params=params, json=body, data=raw, headers=headers,
                                    timeout=wait, stream=True) as response:
+            # read1 returns what has arrived (urllib3 2); read would wait for a whole chunk.
+            read = getattr(response.raw, "read1", None) or response.raw.read
             chunks = []
-            for chunk in response.iter_content(CHUNK):
+            while chunk := read(CHUNK, decode_content=True):
                 chunks.append(chunk)
                 if time.monotonic() > deadline:
-                    raise requests.Timeout(f"answer still arriving at the deadline ({sum(map(len, chunks))} bytes)")
+                    raise DeadlineReached(f"answer still arriving at the deadline ({sum(map(len, chunks))} bytes "
+                                          "read)")
             return Reply(method, response.url, response.status_code, response.reason or "",
                          response.headers.get("Content-Type", ""), b"".join(chunks))
 
