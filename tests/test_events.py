@@ -37,14 +37,20 @@ def landed(spark_server, tmp_path_factory):  # type: ignore[no-untyped-def]
 
 
 def combined(manifests: list[dict[str, Any]]) -> dict[str, Any]:
-    """Counts of both batches added up, their files listed together."""
-    total: dict[str, Any] = {"files": [f for m in manifests for f in m["files"]], "defects": Counter(),
-                             "records": Counter(), "duplicates": 0, "duplicates_across_runs": 0}
+    """Counts of both batches added up (nested ones too), their files listed together."""
+
+    def add(total: Any, more: Any) -> Any:
+        if isinstance(more, dict):
+            return {k: add(total.get(k) if isinstance(total, dict) else None, v) for k, v in more.items()} | {
+                k: v for k, v in (total or {}).items() if k not in more}
+        return (total or 0) + more if isinstance(more, (int, float)) else more
+
+    total: dict[str, Any] = {"files": [f for m in manifests for f in m["files"]]}
     for m in manifests:
-        total["defects"].update(m["defects"])
-        total["records"].update(m["records"])
-        total["duplicates"] += m["duplicates"]
-        total["duplicates_across_runs"] += m["duplicates_across_runs"]
+        for key in ("defects", "records", "duplicates", "duplicates_across_runs"):
+            total[key] = add(total.get(key), m[key])
+        total["expected"] = add(total.get("expected"),
+                                {k: v for k, v in m["expected"].items() if k != "ingest_window"})
     return total
 
 
@@ -74,36 +80,56 @@ def clean_id(value: str) -> str | None:
     return value.strip() or None
 
 
-def test_nothing_is_lost_and_every_defect_lands_where_it_belongs(spark, landed):
-    _, manifest, _ = landed
-    defects = manifest["defects"]
-    generated = manifest["records"]
+QUALITY = """
+SELECT e.dataset, e.name, sum(e.failed_records) FROM (
+  SELECT explode(from_json(get_json_object(details, '$.flow_progress.data_quality.expectations'),
+         'array<struct<name: string, dataset: string, passed_records: int, failed_records: int>>')) e
+  FROM app.event_log WHERE event_type = 'flow_progress') GROUP BY 1, 2"""
+DROPPED = """
+SELECT origin.dataset_name, sum(get_json_object(details, '$.flow_progress.data_quality.dropped_records'))
+FROM app.event_log WHERE event_type = 'flow_progress' GROUP BY 1"""
+
+
+def test_every_table_holds_what_the_manifest_says(spark, landed):
+    """Bronze, dead letters, quarantine, silver and the expectation counts of the event log, each
+    equal to the generator's manifest (whose counts tests/unit/test_generator_manifest.py checks
+    against the files)."""
+    landing, manifest, _ = landed
+    now = dt.datetime.now(dt.UTC).isoformat()
+    for path in sorted((landing / "_generator").glob("batch-*.json")):
+        window = json.loads(path.read_text())["expected"]["ingest_window"]
+        assert window["from"] <= now and (window["until"] is None or now < window["until"])
+    actions, uploads = manifest["expected"]["app_event"], manifest["expected"]["media_upload"]
     dead = {r[0]: (r[1], r[2]) for r in rows(spark, "SELECT artifact, count(*), sum(records) "
                                                     "FROM app.events_app_bronze_dead_letter GROUP BY artifact")}
-    lost = sum(f["records_lost"] for f in manifest["files"])
-    unregistered = sum(f["records"] for f in manifest["files"] if f["kind"] == "unknown_schema")
-    # bronze + dead letters = generated, per artifact
-    assert count(spark, "events_app_bronze_actions") + dead["app_event"][1] == generated["app_event"]
-    assert dead["app_event"] == (4, lost + unregistered)  # per batch: the cut block and the unregistered file
-    assert count(spark, "events_app_bronze_uploads") == generated["media_upload"]
+    assert count(spark, "events_app_bronze_actions") == actions["bronze"]
+    assert dead["app_event"] == (actions["dead_letter_rows"], actions["dead_letter_records"])
+    assert count(spark, "events_app_bronze_actions") + dead["app_event"][1] == manifest["records"]["app_event"]
+    assert count(spark, "events_app_bronze_uploads") == uploads["bronze"] == manifest["records"]["media_upload"]
+    assert "media_upload" not in dead
     reasons = [r[0] for r in rows(spark, "SELECT reason FROM app.events_app_bronze_dead_letter ORDER BY reason")]
     assert ["damaged or truncated block" in r for r in reasons] == [True, True, False, False]
     assert all("not a version of palindrom.events/app_event" in r for r in reasons[2:])
 
-    # silver: duplicates removed; quarantined and dropped rows counted exactly
-    distinct = count(spark, "events_app_bronze_actions") - manifest["duplicates"]
-    quarantined = count(spark, "events_app_silver_actions_quarantine")
-    assert quarantined == defects.get("app_event.missing_user", 0) + defects.get("app_event.future_timestamp", 0)
-    dropped = defects.get("app_event.negative_duration", 0)
-    assert count(spark, "events_app_silver_actions") == distinct - quarantined - dropped
-    assert rows(spark, "SELECT count(*), count(DISTINCT event_id) FROM app.events_app_silver_actions")[0] == (
-        count(spark, "events_app_silver_actions"),) * 2
+    for table, expected in (("events_app_silver_actions", actions), ("events_app_silver_uploads", uploads)):
+        assert count(spark, f"{table}_quarantine") == expected["quarantine"]
+        assert count(spark, table) == expected["silver"]
+        assert rows(spark, f"SELECT count(*), count(DISTINCT event_id) FROM app.{table}")[0] == (expected["silver"],) * 2
+        failed = dict(rows(spark, f"SELECT rule, count(*) FROM (SELECT explode(_failed_rules) rule "
+                                  f"FROM app.{table}_quarantine) GROUP BY 1"))
+        quarantine_rules = {n for n, v in expected["failed"].items() if n in ("has_user_and_session", "has_user",
+                                                                              "not_in_future")}
+        assert failed == {n: expected["failed"][n] for n in quarantine_rules if expected["failed"][n]}
     unknown = rows(spark, "SELECT count(*) FROM app.events_app_silver_actions WHERE event_type = 'unknown'")
-    assert unknown == [(defects.get("app_event.unknown_event_type", 0),)]  # warned, kept
-    failed = dict(rows(spark, "SELECT _failed_rules[0], count(*) FROM app.events_app_silver_actions_quarantine "
-                              "GROUP BY 1"))
-    assert failed == {k: v for k, v in {"has_user_and_session": defects.get("app_event.missing_user", 0),
-                                        "not_in_future": defects.get("app_event.future_timestamp", 0)}.items() if v}
+    assert unknown == [(actions["silver_warned"]["known_event_type"],)]               # warned, kept
+    assert manifest["duplicates"] == actions["duplicates"]
+    # The event log's expectation counts, as Databricks's data-quality query reads them.
+    logged = {(d, n): int(v) for d, n, v in rows(spark, QUALITY)}
+    assert {n: logged[("events_app_silver_actions", n)] for n in actions["failed"]} == actions["failed"]
+    assert {n: logged[("events_app_silver_uploads", n)] for n in uploads["failed"]} == uploads["failed"]
+    dropped = {d: int(v) for d, v in rows(spark, DROPPED) if v is not None}
+    assert dropped["events_app_silver_actions"] == actions["dropped_records"]
+    assert dropped["events_app_silver_uploads"] == uploads["dropped_records"]
     # every id trimmed and lower case
     assert rows(spark, "SELECT count(*) FROM app.events_app_silver_actions WHERE event_id <> lower(trim(event_id)) "
                        "OR user_id <> trim(user_id)") == [(0,)]
@@ -123,24 +149,28 @@ def silver_actions(landing: Path, manifest: dict[str, Any]) -> list[dict[str, An
         duration = record.get("duration_ms")
         if user is None or session is None or record["occurred_at"] > horizon or (duration or 0) < 0:
             continue
-        kept.append({"user_id": user, "session_id": session, "type": record["event_type"].lower(),
+        kept.append({"event_id": event_id, "user_id": user, "session_id": session,
+                     "type": record["event_type"].lower(),
                      "at": record["occurred_at"], "duration": duration})
     return kept
 
 
 def test_second_run_reads_only_new_files_and_removes_duplicates_across_runs(spark, landed):
-    _, manifest, first_run = landed
+    landing, manifest, first_run = landed
     after = dict(rows(spark, PER_FILE))
     assert first_run and all("batch-0001" in f for f in first_run)
     assert {f: n for f, n in after.items() if "batch-0001" in f} == first_run  # nothing of batch 1 read again
     assert {f for f in after if f not in first_run} and all("batch-0002" in f for f in after if f not in first_run)
-    # batch 2 re-sent events of batch 1: they are in bronze twice and in silver once
+    # batch 2 re-sent events of batch 1: they are in bronze twice and in silver at most once (the
+    # defective ones of them are in the quarantine or dropped, as their originals were)
     assert manifest["duplicates_across_runs"] > 0
     resent_ids = ("SELECT lower(trim(event_id)) FROM app.events_app_bronze_actions GROUP BY 1 "
                   "HAVING bool_or(source_file LIKE '%batch-0001%') AND bool_or(source_file LIKE '%batch-0002%')")
-    assert rows(spark, f"SELECT count(*) FROM ({resent_ids})") == [(manifest["duplicates_across_runs"],)]
+    resent = {r[0] for r in rows(spark, resent_ids)}
+    assert len(resent) == manifest["duplicates_across_runs"]
+    kept = len(resent & {a["event_id"] for a in silver_actions(landing, manifest)})
     assert rows(spark, f"SELECT count(*), count(DISTINCT event_id) FROM app.events_app_silver_actions "
-                       f"WHERE event_id IN ({resent_ids})") == [(manifest["duplicates_across_runs"],) * 2]
+                       f"WHERE event_id IN ({resent_ids})") == [(kept, kept)]
 
 
 TYPES = ["app_open", "screen_view", "play", "pause", "share", "like", "upload", "app_close", "search", "unknown"]

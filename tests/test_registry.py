@@ -10,6 +10,8 @@ import json
 import re
 import secrets
 import shutil
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -20,9 +22,18 @@ from fakes.apicurio import FakeApicurio
 from palindrom.avro.wire import SchemaRef
 from palindrom.logs import JsonLogger
 from palindrom.registry import auth as registry_auth
+from palindrom.registry import connect as connect_module
 from palindrom.registry.client import RegistryClient
 from palindrom.registry.connect import FallbackRegistry, connect
-from palindrom.registry.errors import NotFound, RegistryAuthError, RegistryUnavailable, RuleViolation
+from palindrom.registry.errors import (
+    CredentialsRejected,
+    IdentityProviderUnavailable,
+    InvalidResponse,
+    NotFound,
+    RegistryAuthError,
+    RegistryUnavailable,
+    RuleViolation,
+)
 from palindrom.registry.local import LocalRegistry, LockedRegistry
 
 SCHEMAS = REPO / "schemas"
@@ -96,7 +107,7 @@ def test_retries_connection_drops_and_5xx_with_backoff_but_not_4xx():
         assert len(fake.requests) == 1           # a 404 is an answer, not an outage
         fake.requests.clear()
         fake.faults = [503] * 10
-        with pytest.raises(RegistryUnavailable, match="after 4 attempts: HTTP 503"):
+        with pytest.raises(RegistryUnavailable, match=r"after 4 attempts: HTTP 503 .*\(deadline 10 s per lookup\)"):
             client.version(GROUP, "app_event", "1")
         assert len(fake.requests) == 4
         fake.faults = [("slow", 1.0)]
@@ -158,7 +169,8 @@ def test_oidc_token_is_cached_refreshed_before_expiry_and_after_revocation():
         assert client.version(GROUP, "app_event", "1").content == V1
         assert credentials.fetched == 3
         wrong = registry_auth.OidcClientCredentials(f"{fake.url}/token", "pipelines", registry_auth.Secret("nope"))
-        with pytest.raises(RegistryAuthError, match="refused client 'pipelines'") as caught:
+        with pytest.raises(CredentialsRejected, match=r"refused client 'pipelines' \(HTTP 401: unauthorized_client") \
+                as caught:
             RegistryClient(fake.url, wrong).latest(GROUP, "app_event")
         assert "nope" not in str(caught.value) and CLIENT_SECRET not in repr(credentials)
 
@@ -187,7 +199,8 @@ def test_outage_falls_back_to_the_lockfile_with_a_warning_and_no_secret(tmp_path
     assert source.schema(SchemaRef("contentId", 4)) == local.latest(GROUP, "media_upload").content
     logged = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert len(logged) == 1 and logged[0]["level"] == "WARN"
-    assert "registry.production.lock.json" in logged[0]["message"] and "unreachable" in logged[0]["message"]
+    assert "registry.production.lock.json" in logged[0]["message"] and "cannot be used" in logged[0]["message"]
+    assert "ConnectionError" in logged[0]["reason"]
     assert {"timestamp", "requestId", "service", "environment"} <= set(logged[0])
     assert secret not in stream.getvalue()
     with pytest.raises(NotFound, match=r"no schema with globalId 99 in .*registry.production.lock.json"):
@@ -404,3 +417,213 @@ def test_a_reference_to_a_version_schemas_lacks_names_the_file(tmp_path):
     (schemas / GROUP / "session_start" / "v1.references.yml").write_text("- {name: x}\n")
     code, out = _registry("check", "--schemas", schemas)
     assert code == 1 and "v1.references.yml: entry 1 must have name" in out
+
+
+# -- outages, impostors and identity providers ------------------------------------------------------
+def _production(tmp_path: Path) -> Path:
+    """schemas/ with a production lockfile (the local one's pins) for the fallback to answer from."""
+    schemas = tmp_path / "schemas"
+    shutil.copytree(SCHEMAS, schemas)
+    document = json.loads((schemas / "registry.local.lock.json").read_text())
+    (schemas / "registry.production.lock.json").write_text(json.dumps({**document, "registry": "https://x"}))
+    return schemas
+
+
+def _warnings(text: str) -> list[dict[str, object]]:
+    return [r for r in (json.loads(line) for line in text.splitlines() if line.startswith("{")) if r["level"] == "WARN"]
+
+
+def test_a_hanging_registry_costs_one_deadline_per_lookup_not_retries_times_timeout():
+    with _seeded(FakeApicurio()) as fake:
+        fake.hang = True
+        client = RegistryClient(fake.url, timeout=0.4, deadline=1.0, retries=4, backoff=0.01, api="v3")
+        started = time.monotonic()
+        with pytest.raises(RegistryUnavailable) as caught:
+            client.all_versions(GROUP, "app_event")          # several requests: one deadline for them all
+        elapsed = time.monotonic() - started
+        assert 1.0 <= elapsed < 1.8                            # retries x timeout would be 5 x 0.4 = 2 s
+        assert "ReadTimeout" in str(caught.value) and "(deadline 1 s per lookup)" in str(caught.value)
+        assert 2 <= len(fake.requests) <= 3                    # 0.4 + 0.4 + what is left of the second
+        one_attempt = RegistryClient(fake.url, timeout=5, deadline=0.5, api="v3")
+        started = time.monotonic()
+        with pytest.raises(RegistryUnavailable, match="after 1 attempts: ReadTimeout"):
+            one_attempt.version(GROUP, "app_event", "1")
+        assert 0.5 <= time.monotonic() - started < 1.2         # the attempt's timeout is cut to the deadline
+        fake.hang, fake.trickle = False, 0.05                  # every byte in time, the whole answer never
+        trickled = RegistryClient(fake.url, timeout=0.5, deadline=1.0, retries=0, api="v3")
+        started = time.monotonic()
+        with pytest.raises(RegistryUnavailable, match="answer still arriving at the deadline"):
+            trickled.version(GROUP, "app_event", "1")
+        assert 1.0 <= time.monotonic() - started < 1.8
+
+
+# One process of an update as Spark starts them: it builds its registry from the configuration and
+# looks up the reader schema, the artifact's versions and a writer schema by id.
+WORKER = """
+import json, sys, time
+from pathlib import Path
+from palindrom.avro.wire import SchemaRef
+from palindrom.registry.connect import connect
+started = time.monotonic()
+source = connect(json.loads(sys.argv[1]), "production", Path(sys.argv[2]))
+found = {"latest": source.latest("palindrom.events", "app_event").version,
+         "versions": [v.version for v in source.all_versions("palindrom.events", "app_event")],
+         "writer": json.loads(source.schema(SchemaRef("globalId", 2)))["name"]}
+print(json.dumps({**found, "seconds": time.monotonic() - started}))
+"""
+
+
+def _update(settings: dict[str, str], schemas: Path, processes: int) -> tuple[list[dict[str, object]], str]:
+    """Run ``processes`` workers at once; (what each found, their stderr together)."""
+    started = [subprocess.Popen([sys.executable, "-c", WORKER, json.dumps(settings), str(schemas)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(processes)]
+    results, errors = [], ""
+    for process in started:
+        out, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err
+        results.append(json.loads(out))
+        errors += err
+    return results, errors
+
+
+def test_an_update_pays_one_deadline_and_logs_one_warning_for_a_hanging_registry(tmp_path):
+    schemas = _production(tmp_path)
+    locked = {"latest": "3", "versions": ["1", "2", "3"], "writer": "AppEvent"}   # the lockfile's answers
+    with _seeded(FakeApicurio()) as fake:
+        fake.hang = True
+        settings = {"url": fake.url, "deadline_seconds": "1.5", "timeout_seconds": "5", "retries": "4",
+                    "update_key": "update-1", "state_dir": str(tmp_path / "state")}
+        results, errors = _update(settings, schemas, processes=4)
+        assert [{k: v for k, v in r.items() if k != "seconds"} for r in results] == [locked] * 4
+        warnings = _warnings(errors)
+        assert len(warnings) == 1                            # one line for the whole update
+        assert "ReadTimeout" in str(warnings[0]["reason"]) and "deadline 1.5 s" in str(warnings[0]["reason"])
+        assert len(fake.requests) == 1                       # one attempt of one lookup reached the server
+        assert max(float(str(r["seconds"])) for r in results) < 1.5 + 2.5   # the others waited for that one
+
+        # Later processes of the same update go straight to the lockfile, silently.
+        results, errors = _update(settings, schemas, processes=3)
+        assert len(fake.requests) == 1 and _warnings(errors) == []
+        assert max(float(str(r["seconds"])) for r in results) < 1.0
+        # The next update asks the registry again.
+        results, errors = _update({**settings, "update_key": "update-2"}, schemas, processes=2)
+        assert len(fake.requests) == 2 and len(_warnings(errors)) == 1
+
+
+def test_a_refused_connection_gives_one_warning_per_update_not_one_per_process(tmp_path):
+    schemas = _production(tmp_path)
+    settings = {"url": f"http://127.0.0.1:{closed_port()}", "retries": "2", "update_key": "update-1",
+                "state_dir": str(tmp_path / "state")}
+    results, errors = _update(settings, schemas, processes=4)
+    assert {r["latest"] for r in results} == {"3"} and len(_warnings(errors)) == 1
+    assert "ConnectionError" in str(_warnings(errors)[0]["reason"])
+    # Without an update to share the verdict with, each process finds out (and says so) on its own.
+    results, errors = _update({k: v for k, v in settings.items() if k != "update_key"}, schemas, processes=3)
+    assert len(_warnings(errors)) == 3
+
+
+def test_a_login_page_instead_of_the_registry_is_a_clear_error_and_pull_writes_nothing(tmp_path):
+    schemas = tmp_path / "schemas"
+    shutil.copytree(SCHEMAS, schemas)
+    lock = schemas / "registry.local.lock.json"
+    pinned = lock.read_bytes()
+    with _seeded(FakeApicurio()) as fake:
+        fake.html = True
+        with pytest.raises(InvalidResponse) as caught:
+            RegistryClient(fake.url).latest(GROUP, "app_event")
+        assert str(caught.value).startswith(f"registry answered GET {fake.url}/apis/registry/v3/system/info with "
+                                            "HTTP 200 text/html; charset=utf-8: '<!DOCTYPE html> <html><head><title>"
+                                            "Sign in - Corporate Proxy")
+        assert "where the registry API returns JSON" in str(caught.value)
+        for action in ("pull", "check", "publish"):
+            code, out = _registry(action, "--schemas", schemas, "--url", fake.url)
+            assert code == 1 and out.startswith("error: registry answered GET") and "text/html" in out, out
+            assert "Traceback" not in out
+        assert lock.read_bytes() == pinned
+        assert not list(schemas.glob(".*partial"))
+
+
+@pytest.mark.parametrize(("content", "reason"), [
+    ('{"hello": "world"}', "not an Avro schema (KeyError: 'type')"),
+    ("Service temporarily unavailable", "not an Avro schema (not JSON)"),
+    ('{"type": "record", "name": "R", "fields": [{"name": "a", "type": "Undefined"}]}',
+     "not an Avro schema (UnknownType: Undefined)"),
+])
+def test_content_that_is_not_an_avro_schema_is_refused_and_never_pinned(tmp_path, content, reason):
+    schemas = tmp_path / "schemas"
+    shutil.copytree(SCHEMAS, schemas)
+    lock = schemas / "registry.local.lock.json"
+    pinned = lock.read_bytes()
+    with FakeApicurio() as fake:
+        fake.add(GROUP, "app_event", V1)
+        fake.add(GROUP, "app_event", content)
+        client = RegistryClient(fake.url)
+        with pytest.raises(InvalidResponse) as caught:
+            client.version(GROUP, "app_event", "2")
+        where = f"GET {fake.url}/apis/registry/v3/groups/{GROUP}/artifacts/app_event/versions/2/content"
+        assert where in str(caught.value) and reason in str(caught.value)
+        assert client.version(GROUP, "app_event", "1").content == V1          # the good version still reads
+        code, out = _registry("pull", "--schemas", schemas, "--url", fake.url)
+        assert code == 1 and where in out and reason in out and "Traceback" not in out
+        assert lock.read_bytes() == pinned
+
+
+def test_pipelines_read_the_lockfile_when_the_registry_answers_with_a_login_page(tmp_path):
+    schemas = _production(tmp_path)
+    stream = io.StringIO()
+    with _seeded(FakeApicurio()) as fake:
+        fake.html = True
+        source = connect({"url": fake.url}, "production", schemas, JsonLogger("production", stream))
+        assert source.latest(GROUP, "app_event").version == "3"
+        assert source.schema(SchemaRef("globalId", 2)) == V2
+    warnings = _warnings(stream.getvalue())
+    assert len(warnings) == 1 and "text/html" in str(warnings[0]["reason"])
+
+
+@pytest.mark.parametrize(("fault", "error", "message", "attempts"), [
+    (500, IdentityProviderUnavailable, "identity provider {url}/token unavailable: HTTP 500", 2),
+    ("hang", IdentityProviderUnavailable, "identity provider {url}/token unavailable: ReadTimeout", 1),
+    (401, CredentialsRejected, "token endpoint {url}/token refused client 'pipelines' (HTTP 401: invalid_client: "
+                               "Invalid client credentials); check the client id and secret.", 1),
+    (400, CredentialsRejected, "token endpoint {url}/token refused client 'pipelines' (HTTP 400: invalid_client: "
+                               "Invalid client credentials); check the client id and secret.", 1),
+])
+def test_refused_credentials_and_an_unavailable_identity_provider_are_different_errors(fault, error, message,
+                                                                                      attempts):
+    with _seeded(FakeApicurio(auth="oidc", client_secret=CLIENT_SECRET)) as fake:
+        fake.token_fault = fault
+        credentials = registry_auth.OidcClientCredentials(f"{fake.url}/token", "pipelines",
+                                                          registry_auth.Secret(CLIENT_SECRET))
+        client = RegistryClient(fake.url, credentials, timeout=5, deadline=1.0, retries=1, backoff=0.01, api="v3")
+        started = time.monotonic()
+        with pytest.raises(error) as caught:
+            client.latest(GROUP, "app_event")
+        assert time.monotonic() - started < 1.8
+        assert message.format(url=fake.url) in str(caught.value)
+        other = RegistryAuthError if error is IdentityProviderUnavailable else RegistryUnavailable
+        assert not isinstance(caught.value, other)
+        assert fake.requests.count("POST /token") == attempts      # an IdP outage is retried, a refusal is not
+        assert CLIENT_SECRET not in str(caught.value)
+
+
+def test_an_identity_provider_that_refuses_connections_is_unavailable_and_pipelines_use_the_lockfile(tmp_path):
+    schemas = _production(tmp_path)
+    stream = io.StringIO()
+    with _seeded(FakeApicurio(auth="oidc", client_secret=CLIENT_SECRET)) as fake, pytest.MonkeyPatch.context() as env:
+        env.setenv("PALINDROM_REGISTRY_CLIENT_ID", "pipelines")
+        env.setenv("PALINDROM_REGISTRY_CLIENT_SECRET", CLIENT_SECRET)
+        down = {"url": fake.url, "auth": "oidc", "token_url": f"http://127.0.0.1:{closed_port()}/token",
+                "retries": "1"}
+        with pytest.raises(IdentityProviderUnavailable, match=r"identity provider http://127.0.0.1:\d+/token "
+                                                              "unavailable: ConnectionError"):
+            connect_module.client_for(down).latest(GROUP, "app_event")
+        source = connect(down, "production", schemas, JsonLogger("production", stream))
+        assert source.latest(GROUP, "app_event").version == "3"
+        assert len(_warnings(stream.getvalue())) == 1
+        # Wrong credentials are not an outage: no fallback, the update must stop and say why.
+        env.setenv("PALINDROM_REGISTRY_CLIENT_SECRET", "wrong-" + CLIENT_SECRET[:4])
+        refused = connect({**down, "token_url": f"{fake.url}/token"}, "production", schemas,
+                                  JsonLogger("production", stream))
+        with pytest.raises(CredentialsRejected, match="check the client id and secret"):
+            refused.latest(GROUP, "app_event")
+    assert CLIENT_SECRET not in stream.getvalue()

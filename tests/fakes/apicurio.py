@@ -9,6 +9,10 @@ dereferenced on request (v3 ``references=DEREFERENCE``, v2 ``dereference=true``)
 raw, with ``/ids/contentIds/{id}/references`` listing them.
 Auth: none, basic, or bearer tokens from a client-credentials token endpoint (``/token``).
 Faults on demand: the next requests fail with a status, drop the connection, or answer slowly.
+Outages and impostors: ``hang`` (every registry request is accepted and never answered),
+``html`` (every registry request answers 200 with an HTML page, as a proxy's login page does),
+``token_fault`` (the token endpoint answers that status, an OAuth error for 4xx and an HTML page
+for 5xx, or hangs), ``trickle`` (answers arrive a byte at a time). A body that is not an Avro schema is just ``add``-ed as content.
 
 Its BACKWARD check is deliberately its own, simpler than the project's: added fields need a
 default, kept fields keep their type (int->long and float->double allowed), enum symbols may only grow.
@@ -27,6 +31,9 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
+
+HTML_PAGE = ("<!DOCTYPE html>\n<html><head><title>Sign in - Corporate Proxy</title></head>\n"
+             "<body><form action=\"/login\">Please sign in to continue.</form></body></html>\n")
 
 
 @dataclass
@@ -53,6 +60,11 @@ class FakeApicurio:
     requests: list[str] = field(default_factory=list)
     tokens: dict[str, float] = field(default_factory=dict)
     url: str = ""
+    hang: bool = False
+    html: bool = False
+    token_fault: int | str | None = None          # a status, or "hang"
+    trickle: float = 0.0                          # > 0: registry answers arrive one byte per this many seconds
+    released: threading.Event = field(default_factory=threading.Event)   # hanging requests end at exit
 
     @property
     def v3(self) -> bool:
@@ -119,6 +131,7 @@ class FakeApicurio:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.released.set()
         self._server.shutdown()
         self._server.server_close()
 
@@ -172,6 +185,13 @@ def _handler(fake: FakeApicurio) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length).decode() if length else ""
             fake.requests.append(f"{method} {parsed.path}")
+            token = parsed.path == "/token"
+            if (fake.hang and not token) or (token and fake.token_fault == "hang"):  # noqa: S105 - a mode
+                fake.released.wait()                  # accepted, never answered
+                self.close_connection = True
+                return
+            if fake.html and not token:
+                return self._send(200, HTML_PAGE, raw=True, content_type="text/html; charset=utf-8")
             if fake.faults:
                 fault = fake.faults.pop(0)
                 if fault == "drop":
@@ -214,6 +234,12 @@ def _handler(fake: FakeApicurio) -> type[BaseHTTPRequestHandler]:
             return True
 
         def _token(self, body: str) -> None:
+            if isinstance(fake.token_fault, int) and fake.token_fault >= 500:
+                return self._send(fake.token_fault, "<html><body><h1>502 Bad Gateway</h1></body></html>", raw=True,
+                                  content_type="text/html")
+            if isinstance(fake.token_fault, int):
+                return self._send(fake.token_fault, {"error": "invalid_client",
+                                                      "error_description": "Invalid client credentials"})
             form = {k: v[0] for k, v in parse_qs(body).items()}
             if (form.get("grant_type") != "client_credentials" or form.get("client_id") != fake.client_id
                     or form.get("client_secret") != fake.client_secret):
@@ -325,14 +351,30 @@ def _handler(fake: FakeApicurio) -> type[BaseHTTPRequestHandler]:
             self._send(status, body, headers=headers, problem=fake.v3)
 
         def _send(self, status: int, body: Any, raw: bool = False, headers: dict[str, str] | None = None,
-                  problem: bool = False) -> None:
+                  problem: bool = False, content_type: str | None = None) -> None:
             data = b"" if body is None else (body.encode() if raw else json.dumps(body).encode())
+            if fake.trickle and not self.path.startswith("/token"):
+                return self._trickle(status, data)
             self.send_response(status)
-            self.send_header("Content-Type", "application/problem+json" if problem else "application/json")
+            self.send_header("Content-Type", content_type
+                             or ("application/problem+json" if problem else "application/json"))
             self.send_header("Content-Length", str(len(data)))
             for k, v in (headers or {}).items():
                 self.send_header(k, v)
             self.end_headers()
             self.wfile.write(data)
+
+        def _trickle(self, status: int, data: bytes) -> None:
+            """Headers at once, then the body byte by byte: each read is quick, the whole is not."""
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.flush()
+            for index in range(len(data)):
+                if fake.released.wait(fake.trickle):
+                    break
+                self.wfile.write(data[index:index + 1])
+                self.wfile.flush()
 
     return Handler

@@ -59,14 +59,18 @@ def generate(args: argparse.Namespace) -> int:
     print(f"Generating batch {generator.batch}: {args.events} app events from {generator.first_day} "
           f"({args.days} days, seed {args.seed}, bad rate {args.bad_rate}) into {landing}")
     manifest = generator.run()
-    defects = ", ".join(f"{k} {v}" for k, v in manifest["defects"].items())
-    lost = sum(f["records_lost"] for f in manifest["files"])
-    unknown = sum(f["records"] for f in manifest["files"] if f.get("kind") == "unknown_schema")
+    expected = manifest["expected"]
+    actions, uploads = expected["app_event"], expected["media_upload"]
+    defects = ", ".join(f"{k} {v}" for k, v in manifest["defects"].items()) or "none"
     print(f"Wrote {len(manifest['files'])} files: {manifest['records']['app_event']} app events, "
           f"{manifest['records']['media_upload']} media uploads.")
-    print(f"Defects: {defects}; duplicates {manifest['duplicates']} "
-          f"({manifest['duplicates_across_runs']} of the previous batch); truncated file: {lost} records cut; "
-          f"unregistered schema file: {unknown} records.")
+    print(f"Detectable defects: {defects}; duplicates {manifest['duplicates']} "
+          f"({manifest['duplicates_across_runs']} of the previous batch).")
+    print(f"Expected: bronze {actions['bronze']} actions, {uploads['bronze']} uploads; dead letters "
+          f"{actions['dead_letter_rows']} rows ({actions['dead_letter_records']} records); silver "
+          f"{actions['silver']} actions ({actions['quarantine']} quarantined, {actions['dropped']} dropped), "
+          f"{uploads['silver']} uploads ({uploads['quarantine']} quarantined, {uploads['dropped']} dropped), "
+          f"when ingested after {expected['ingest_window']['from'][:10]}.")
     batch = manifest["batch"]
     print(f"Manifest: {landing / '_generator' / f'batch-{batch:04d}.json'}")
     return 0

@@ -8,7 +8,12 @@ the artifacts they reference.
 * ``check``   (the CI gate) local versions follow their COMPATIBILITY rule, every unpublished
               version passes the registry's rules in a dry run, and the lockfile is current.
 * ``publish`` dry-runs every new version first; writes only when all pass; then pulls the lockfile.
-* ``pull``    writes ``schemas/registry.<env>.lock.json`` from what the registry resolves now.
+* ``pull``    writes ``schemas/registry.<env>.lock.json`` from what the registry resolves now; an
+              answer that is not the registry's (an HTML page, content that is not an Avro schema)
+              fails the command and leaves the lockfile unchanged.
+
+Errors (registry unreachable, refused credentials, invalid answers) print one ``error:`` line and
+exit 1.
 """
 
 from __future__ import annotations
@@ -169,8 +174,12 @@ def _publish(local: LocalRegistry, remote: RegistryClient | None, schemas: Path,
 
 
 def _pull(local: LocalRegistry, remote: RegistryClient | None, schemas: Path, env: str) -> int:
+    # Everything is resolved (and every answer checked) before the lockfile is touched; then it is
+    # replaced in one step, so a failed pull leaves the previous lockfile as it was.
     document = lock_document(local.url if remote is None else remote.url, _resolved(local, remote))
     path = lockfile(schemas, env)
-    path.write_text(json.dumps(document, indent=2) + "\n")
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(json.dumps(document, indent=2) + "\n")
+    partial.replace(path)
     print(f"wrote {path} ({sum(len(a['versions']) for a in document['artifacts'])} versions)")
     return 0

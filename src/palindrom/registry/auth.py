@@ -17,7 +17,12 @@ from typing import Any, Protocol
 
 import requests
 
-from palindrom.registry.errors import RegistryAuthError, RegistryUnavailable
+from palindrom.registry.errors import (
+    CredentialsRejected,
+    IdentityProviderUnavailable,
+    InvalidResponse,
+    RegistryAuthError,
+)
 
 REFRESH_MARGIN_SECONDS = 30.0
 
@@ -90,22 +95,60 @@ class OidcClientCredentials:
         return True
 
     def _fetch(self, session: requests.Session, timeout: float) -> None:
+        """A new token. Wrong credentials (401, or 400 with invalid_client / unauthorized_client /
+        invalid_grant) raise CredentialsRejected; an identity provider that cannot be reached, does
+        not answer within ``timeout`` or answers 5xx raises IdentityProviderUnavailable, which the
+        client retries within its deadline and pipelines answer from the lockfile."""
         form = {"grant_type": "client_credentials", "client_id": self.client_id,
                 "client_secret": self.client_secret.reveal()}
         if self.scope:
             form["scope"] = self.scope
         try:
             response = session.post(self.token_url, data=form, timeout=timeout)
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise IdentityProviderUnavailable(f"identity provider {self.token_url} unavailable: {type(exc).__name__} "
+                                              f"(no token for client '{self.client_id}')") from None
         except requests.RequestException as exc:
-            raise RegistryUnavailable(f"token endpoint {self.token_url} unreachable: {type(exc).__name__}") from None
-        if response.status_code != 200:
-            raise RegistryAuthError(f"token endpoint {self.token_url} refused client '{self.client_id}' "
-                                    f"(HTTP {response.status_code}); check the client id and secret.",
-                                    response.status_code)
-        body = response.json()
-        self._token = str(body["access_token"])
-        self._expires = self.clock() + float(body.get("expires_in", 300))
+            raise RegistryAuthError(f"token endpoint {self.token_url} cannot be asked: {type(exc).__name__}; "
+                                    "check token_url in conf/.") from None
+        status = response.status_code
+        problem = _oauth_error(response)
+        if status >= 500:
+            raise IdentityProviderUnavailable(f"identity provider {self.token_url} unavailable: HTTP {status}"
+                                              f"{problem} (no token for client '{self.client_id}')", status)
+        if status == 401 or (status == 400 and problem.startswith(CREDENTIAL_ERRORS)):
+            raise CredentialsRejected(f"token endpoint {self.token_url} refused client '{self.client_id}' "
+                                      f"(HTTP {status}{problem}); check the client id and secret.", status)
+        if status != 200:
+            raise RegistryAuthError(f"token endpoint {self.token_url} answered HTTP {status}{problem} for client "
+                                    f"'{self.client_id}'; check token_url and scope in conf/.", status)
+        try:
+            body = response.json()
+            token, lifetime = str(body["access_token"]), float(body.get("expires_in", 300))
+        except (ValueError, TypeError, KeyError, AttributeError):
+            snippet = " ".join(response.text.split())[:120]
+            raise InvalidResponse(f"token endpoint {self.token_url} answered HTTP 200 "
+                                  f"{response.headers.get('Content-Type') or 'without a content type'} "
+                                  f"without an access_token: {snippet!r}", status) from None
+        self._token = token
+        self._expires = self.clock() + lifetime
         self.fetched += 1
+
+
+# The OAuth 2.0 error codes (RFC 6749 5.2) that mean the client's credentials are wrong.
+CREDENTIAL_ERRORS = (": invalid_client", ": unauthorized_client", ": invalid_grant")
+
+
+def _oauth_error(response: requests.Response) -> str:
+    """``": <error>: <error_description>"`` of an OAuth error body, or ``""``; never the request."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    if not isinstance(body, dict) or not body.get("error"):
+        return ""
+    description = str(body.get("error_description") or "")[:160]
+    return f": {body['error']}" + (f": {description}" if description else "")
 
 
 def from_settings(settings: Mapping[str, Any], environ: Mapping[str, str] | None = None,

@@ -1,4 +1,11 @@
-"""Registry errors. Messages carry the registry's own explanation, never credentials."""
+"""Registry errors. Messages carry the registry's own explanation, never credentials.
+
+``RegistryUnavailable`` (and ``IdentityProviderUnavailable``) mean the registry could not be used
+for now: connection refused, no answer within the lookup's deadline, 5xx, or an identity provider
+that is down. ``InvalidResponse`` means something answered, but not as a registry does (an HTML
+page, a body that is not an Avro schema). Pipelines fall back to the lockfile for these;
+``RegistryAuthError`` (wrong credentials) and the others are answers that must be fixed.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +17,23 @@ class RegistryError(RuntimeError):
 
 
 class RegistryUnavailable(RegistryError):
-    """Connection failures, timeouts or 5xx after every retry."""
+    """Connection failures, timeouts or 5xx until the lookup's deadline or the last retry."""
+
+
+class IdentityProviderUnavailable(RegistryUnavailable):
+    """The OIDC token endpoint could not be reached, did not answer in time, or answered 5xx."""
+
+
+class InvalidResponse(RegistryError):
+    """An answer that is not what the registry API returns: not JSON, or not an Avro schema."""
 
 
 class RegistryAuthError(RegistryError):
     """401/403: credentials missing, wrong or not allowed."""
+
+
+class CredentialsRejected(RegistryAuthError):
+    """The token endpoint refused the client's credentials (401, or 400 invalid_client)."""
 
 
 class NotFound(RegistryError):

@@ -2,18 +2,24 @@
 
 One call writes one *batch* of Avro container files under the landing folder
 (``app_event/`` and ``media_upload/``), the next batch covering the days after the previous one,
-and a manifest ``_generator/batch-NNNN.json`` saying exactly what was written. The same seed
-gives the same records, byte for byte.
+and a manifest ``_generator/batch-NNNN.json`` saying exactly what was written and what the events
+pipeline must find in it. The same seed gives the same records, byte for byte.
 
-Defects, each at ``bad_rate`` of the events (see docs/data-schemas.md for where each must end):
+Defects, in ``bad_rate`` of the events (one class each, a second class on a quarter of them):
 
 * ``missing_user``       user_id blank ("" or spaces): null once trimmed
 * ``negative_duration``  duration_ms below zero
 * ``future_timestamp``   occurred_at/uploaded_at 10 to 20 years ahead (a broken device clock)
 * ``unknown_event_type`` event_type UNKNOWN (v3 builds send actions the schema lacks), the action in properties
 * ``duplicate``          a re-sent copy of an earlier event in a retries file (also of the previous batch)
-* a truncated file       its last block cut in half
+* a truncated file       its last block (one block) cut in half
 * an unknown-schema file written with a schema the registry does not have
+
+Defects land anywhere, as in production: in the cut block, in the unknown-schema file, on events
+that are re-sent. So the manifest's counts are not what was injected but what the pipeline can
+detect, computed from the records as written (``expected``, docs/data-schemas.md): which records
+bronze decodes, which bytes go to the dead letters, which copies silver's deduplication removes,
+and which of the remaining events fail each rule of ``expectations/``.
 """
 
 from __future__ import annotations
@@ -23,8 +29,10 @@ import itertools
 import json
 import os
 import random
+import zlib
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +44,10 @@ from palindrom.sample import model
 GROUP = "palindrom.events"
 MANIFEST_DIR = "_generator"
 START = dt.date(2026, 1, 1)  # batch N covers the `days` after batch N-1: ten 30-day batches before November
+OVERLAP = 0.25               # share of defective records that get a second defect class
+FUTURE = dt.timedelta(days=365)   # a timestamp this far past the batch is a broken clock (they are 10-20 years)
 Progress = Callable[[int, int], None]
+Rules = dict[str, tuple[str, Callable[[dict[str, Any]], bool]]]   # name -> (action, passes)
 
 
 def _schema(name: str, version: int, schemas: Path) -> dict[str, Any]:
@@ -52,6 +63,16 @@ def unknown_schema(schemas: Path) -> dict[str, Any]:
 
 def next_batch(landing: Path) -> int:
     return len(list((landing / MANIFEST_DIR).glob("batch-*.json"))) + 1
+
+
+@dataclass
+class Written:
+    """A file as written: its manifest entry and its records in order; the last ``lost`` of them
+    form the cut block."""
+
+    entry: dict[str, Any]
+    records: list[dict[str, Any]]
+    lost: int = 0
 
 
 class Generator:
@@ -72,8 +93,8 @@ class Generator:
         self.first_day = start + dt.timedelta(days=days * (self.batch - 1))
         self.last_day = self.first_day + dt.timedelta(days=days - 1)
         self.progress = progress or (lambda done, total: None)
-        self.written: list[dict[str, Any]] = []
-        self.defects: Counter[str] = Counter()
+        self.written: list[Written] = []
+        self.injected: Counter[str] = Counter()
 
     # -- events ------------------------------------------------------------------------------------
     def _sessions(self) -> list[model.Event]:
@@ -96,6 +117,12 @@ class Generator:
         if self.rng.random() < 0.03:
             record["event_id"] = record["event_id"].upper()
 
+    def _classes(self, choices: list[str]) -> list[str]:
+        """One defect class, and on OVERLAP of the records a second one."""
+        first = self.rng.choice(choices)
+        rest = [c for c in choices if c != first]
+        return [first, self.rng.choice(rest)] if rest and self.rng.random() < OVERLAP else [first]
+
     def _defect(self, event: model.Event) -> None:
         record = event.record
         choices = ["missing_user", "future_timestamp"]
@@ -103,33 +130,34 @@ class Generator:
             choices.append("negative_duration")
         if event.version >= 3:
             choices.append("unknown_event_type")
-        kind = self.rng.choice(choices)
-        if kind == "missing_user":
-            record["user_id"] = self.rng.choice(["", "   "])
-        elif kind == "future_timestamp":
-            record["occurred_at"] += self.rng.randrange(3650, 7300) * 86_400_000
-        elif kind == "negative_duration":
-            record["duration_ms"] = -record["duration_ms"] - 1
-        else:
-            record["properties"] = {**record["properties"], "action": record["event_type"]}
-            record["event_type"] = "UNKNOWN"
-        event.defect = kind
-        self.defects[f"app_event.{kind}"] += 1
+        for kind in self._classes(choices):
+            if kind == "missing_user":
+                record["user_id"] = self.rng.choice(["", "   "])
+            elif kind == "future_timestamp":
+                record["occurred_at"] += self.rng.randrange(3650, 7300) * 86_400_000
+            elif kind == "negative_duration":
+                record["duration_ms"] = -record["duration_ms"] - 1
+            else:
+                record["properties"] = {**record["properties"], "action": record["event_type"]}
+                record["event_type"] = "UNKNOWN"
+            event.defects.append(kind)
+            self.injected[f"app_event.{kind}"] += 1
 
     def _upload_defect(self, record: dict[str, Any]) -> None:
         choices = ["missing_user", "future_timestamp"] + (["negative_duration"] if record["duration_ms"] else [])
-        kind = self.rng.choice(choices)
-        if kind == "missing_user":
-            record["user_id"] = ""
-        elif kind == "future_timestamp":
-            record["uploaded_at"] += self.rng.randrange(3650, 7300) * 86_400_000
-        else:
-            record["duration_ms"] = -record["duration_ms"]
-        self.defects[f"media_upload.{kind}"] += 1
+        for kind in self._classes(choices):
+            if kind == "missing_user":
+                record["user_id"] = ""
+            elif kind == "future_timestamp":
+                record["uploaded_at"] += self.rng.randrange(3650, 7300) * 86_400_000
+            else:
+                record["duration_ms"] = -record["duration_ms"]
+            self.injected[f"media_upload.{kind}"] += 1
 
     # -- files -------------------------------------------------------------------------------------
     def _write(self, artifact: str, name: str, schema: dict[str, Any], records: list[dict[str, Any]], *,
-               version: int | None, truncate_last: int = 0) -> dict[str, Any]:
+               version: int | None, kind: str, truncate_last: int = 0) -> dict[str, Any]:
+        """Write the file; the last ``truncate_last`` records go into one final block, cut in half."""
         folder = self.landing / artifact
         folder.mkdir(parents=True, exist_ok=True)
         final, partial = folder / name, folder / f"_{name}.tmp"  # listing skips _names: no half-written reads
@@ -142,6 +170,7 @@ class Generator:
                 writer.write(record)
             writer.flush()
             cut_from = handle.tell()
+            writer.sync_interval = 2**62           # the records to lose: exactly one block
             for record in records[kept:]:
                 writer.write(record)
             writer.flush()
@@ -149,23 +178,22 @@ class Generator:
             size = partial.stat().st_size
             os.truncate(partial, cut_from + (size - cut_from) // 2)
         partial.rename(final)
-        entry = {"file": f"{artifact}/{name}", "artifact": artifact, "version": version, "records": len(records),
-                 "records_lost": truncate_last}
-        self.written.append(entry)
+        entry = {"file": f"{artifact}/{name}", "artifact": artifact, "version": version, "kind": kind,
+                 "records": len(records), "records_lost": truncate_last}
+        self.written.append(Written(entry, records, truncate_last))
         return entry
 
     def _previous_batch_copies(self, count: int) -> dict[int, list[dict[str, Any]]]:
-        """Re-sent events of the previous batch, by schema version: duplicates across runs."""
+        """Re-sent events of the previous batch, by schema version: duplicates across runs. Only
+        events bronze could decode there (a copy of a lost one would be its first arrival)."""
         copies: dict[int, list[dict[str, Any]]] = {}
         if self.batch == 1 or count == 0:
             return copies
         previous = json.loads((self.landing / MANIFEST_DIR / f"batch-{self.batch - 1:04d}.json").read_text())
         for entry in previous["files"]:
-            if entry["artifact"] != "app_event" or entry["kind"] != "events" or entry["records_lost"]:
+            if entry["artifact"] != "app_event" or entry["kind"] != "events":
                 continue
-            with (self.landing / entry["file"]).open("rb") as handle:
-                read: list[Any] = list(fastavro.reader(handle))
-            records: list[dict[str, Any]] = [r for r in read if _clean(r)]
+            records = decodable(self.landing / entry["file"])
             for record in self.rng.sample(records, min(len(records), max(1, count // 3))):
                 copies.setdefault(entry["version"], []).append(record)
         return copies
@@ -182,8 +210,8 @@ class Generator:
                 self._upload_defect(record)
 
         # A producer that skipped the registry: some v3 events go out with an unregistered schema.
-        v3_clean = [e for e in events if e.version == 3 and e.defect is None]
-        rogue = set(map(id, v3_clean[:: max(1, len(v3_clean) // max(5, self.events // 500))]))
+        v3 = [e for e in events if e.version == 3]
+        rogue = set(map(id, v3[:: max(1, len(v3) // max(5, self.events // 500))]))
         by_version: dict[int, list[dict[str, Any]]] = {1: [], 2: [], 3: []}
         unknown: list[dict[str, Any]] = []
         for event in events:
@@ -194,43 +222,31 @@ class Generator:
 
         duplicates = max(1, round(self.events * self.bad_rate / 2)) if self.bad_rate else 0
         retries = self._previous_batch_copies(duplicates)
-        across_runs = sum(len(v) for v in retries.values())
+        resent = [r for copies in retries.values() for r in copies]
         plan = self._file_plan(by_version)
-        truncated = plan[-1]
         for version, chunk in plan:
-            clean = [r for r in chunk if _clean(r)]
-            picks = self.rng.sample(clean, min(len(clean), duplicates // len(plan) + 1)) if duplicates else []
-            if chunk is not truncated[1]:
-                retries.setdefault(version, []).extend(picks)
+            picks = self.rng.sample(chunk, min(len(chunk), duplicates // len(plan) + 1)) if duplicates else []
+            retries.setdefault(version, []).extend(picks)
         done = 0
         for number, (version, chunk) in enumerate(plan, start=1):
-            lost = 0
-            if chunk is truncated[1]:
-                # Defects and noise first: the cut block holds only clean events, which the pipeline
-                # must not pretend to have read.
-                chunk.sort(key=lambda r: _clean(r))
-                lost = max(1, len(chunk) // 10)
-            entry = self._write("app_event", f"batch-{self.batch:04d}-part-{number:04d}-v{version}.avro",
-                                _schema("app_event", version, self.schemas), chunk, version=version,
-                                truncate_last=lost)
-            entry["kind"] = "events"
+            lost = max(1, len(chunk) // 10) if number == len(plan) else 0   # the last file loses its last block
+            self._write("app_event", f"batch-{self.batch:04d}-part-{number:04d}-v{version}.avro",
+                        _schema("app_event", version, self.schemas), chunk, version=version, kind="events",
+                        truncate_last=lost)
             done += len(chunk)
             self.progress(self.events + done, self.events * 2)
         for version, copies in sorted(retries.items()):
-            entry = self._write("app_event", f"batch-{self.batch:04d}-retries-v{version}.avro",
-                                _schema("app_event", version, self.schemas), copies, version=version)
-            entry["kind"] = "duplicates"
-        entry = self._write("app_event", f"batch-{self.batch:04d}-unregistered.avro", unknown_schema(self.schemas),
-                            unknown, version=None)
-        entry["kind"] = "unknown_schema"
+            self._write("app_event", f"batch-{self.batch:04d}-retries-v{version}.avro",
+                        _schema("app_event", version, self.schemas), copies, version=version, kind="duplicates")
+        self._write("app_event", f"batch-{self.batch:04d}-unregistered.avro", unknown_schema(self.schemas),
+                    unknown, version=None, kind="unknown_schema")
         media_files = max(1, self.files // 4)
         for number in range(media_files):
             chunk = uploads[number::media_files]
-            entry = self._write("media_upload", f"batch-{self.batch:04d}-part-{number + 1:04d}-v1.avro",
-                                _schema("media_upload", 1, self.schemas), chunk, version=1)
-            entry["kind"] = "events"
+            self._write("media_upload", f"batch-{self.batch:04d}-part-{number + 1:04d}-v1.avro",
+                        _schema("media_upload", 1, self.schemas), chunk, version=1, kind="events")
         self.progress(self.events * 2, self.events * 2)
-        return self._manifest(duplicates_across_runs=across_runs)
+        return self._manifest(resent)
 
     def _file_plan(self, by_version: dict[int, list[dict[str, Any]]]) -> list[tuple[int, list[dict[str, Any]]]]:
         """(version, records) per events file: files per version in proportion to its events, the
@@ -245,16 +261,101 @@ class Generator:
                     plan.append((version, chunk))
         return plan
 
-    def _manifest(self, duplicates_across_runs: int) -> dict[str, Any]:
+    # -- what the pipeline must find ----------------------------------------------------------------
+    def _future_cutoff(self) -> int:
+        """Millis: later timestamps are broken clocks (10-20 years ahead), earlier ones the batch's."""
+        end = dt.datetime.combine(self.last_day, dt.time(), dt.UTC) + FUTURE
+        return int(end.timestamp() * 1000)
+
+    def _rules(self, artifact: str) -> Rules:
+        """The rules of expectations/events_app_silver_<actions|uploads>.yml, over records as written."""
+        cutoff = self._future_cutoff()
+        if artifact == "app_event":
+            return {
+                "registered_writer": ("fail", lambda r: True),       # bronze rows all have a registered writer
+                "has_user_and_session": ("quarantine",
+                                         lambda r: not _blank(r["user_id"]) and not _blank(r["session_id"])),
+                "not_in_future": ("quarantine", lambda r: _millis(r["occurred_at"]) <= cutoff),
+                "non_negative_duration": ("drop", lambda r: r.get("duration_ms") is None or r["duration_ms"] >= 0),
+                "known_event_type": ("warn", lambda r: r["event_type"] != "UNKNOWN"),
+            }
+        return {
+            "registered_writer": ("fail", lambda r: True),
+            "has_user": ("quarantine", lambda r: not _blank(r["user_id"])),
+            "not_in_future": ("quarantine", lambda r: _millis(r["uploaded_at"]) <= cutoff),
+            "non_negative_duration": ("drop", lambda r: r.get("duration_ms") is None or r["duration_ms"] >= 0),
+            "positive_size": ("drop", lambda r: r["size_bytes"] > 0),
+            "timed_media_has_duration": ("warn", lambda r: r["media_type"] == "IMAGE" or r["duration_ms"] is not None),
+        }
+
+    def _expected(self, artifact: str, resent: list[dict[str, Any]]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """Per table, what the events pipeline makes of this batch's files of ``artifact``; and the
+        events silver receives (deduplicated bronze rows)."""
+        files = [w for w in self.written if w.entry["artifact"] == artifact]
+        bronze = [r for w in files if w.entry["kind"] != "unknown_schema" for r in w.records[:len(w.records) - w.lost]]
+        # Dead letters: one row per cut block, one per file whose schema is not registered (even empty).
+        dead = [(1 if w.lost else 0, w.lost) if w.entry["kind"] != "unknown_schema" else (1, len(w.records))
+                for w in files]
+        seen = {_key(r) for r in resent}           # their originals reached bronze with the previous batch
+        silver_input = []
+        for record in bronze:
+            key = _key(record)
+            if key not in seen:
+                seen.add(key)
+                silver_input.append(record)
+        rules = self._rules(artifact)
+        outcome = [{name: passes(r) for name, (_, passes) in rules.items()} for r in silver_input]
+        of = {action: [n for n, (a, _) in rules.items() if a == action] for action in ("quarantine", "drop", "warn")}
+        quarantined = [all(o[n] for n in of["quarantine"]) is False for o in outcome]
+        gone = [all(o[n] for n in of["quarantine"] + of["drop"]) is False for o in outcome]
+        return {
+            "written": sum(len(w.records) for w in files),
+            "bronze": len(bronze),
+            "dead_letter_rows": sum(rows for rows, _ in dead),
+            "dead_letter_records": sum(records for _, records in dead),
+            "duplicates": len(bronze) - len(silver_input),
+            "silver_input": len(silver_input),
+            "failed": {n: sum(not o[n] for o in outcome) for n in rules},
+            "quarantine": sum(quarantined),
+            "dropped": sum(g and not q for g, q in zip(gone, quarantined, strict=True)),
+            "dropped_records": sum(gone),
+            "silver": len(silver_input) - sum(gone),
+            "silver_warned": {n: sum(not o[n] and not g for o, g in zip(outcome, gone, strict=True))
+                              for n in of["warn"]},
+        }, silver_input
+
+    def _ingest_window(self) -> dict[str, str | None]:
+        """When the batch must be ingested for ``not_in_future`` to fail exactly the broken clocks:
+        from the latest regular timestamp - 1 day, until the earliest broken one - 1 day."""
+        cutoff = self._future_cutoff()
+        stamps = [_millis(r["occurred_at"] if "occurred_at" in r else r["uploaded_at"])
+                  for w in self.written for r in w.records]
+        regular = max(m for m in stamps if m <= cutoff)
+        broken = [m for m in stamps if m > cutoff]
+
+        def iso(millis: int) -> str:
+            moment = dt.datetime.fromtimestamp(millis / 1000, dt.UTC) - dt.timedelta(days=1)
+            return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+        return {"from": iso(regular), "until": iso(min(broken)) if broken else None}
+
+    def _manifest(self, resent: list[dict[str, Any]]) -> dict[str, Any]:
+        expected: dict[str, Any] = {"ingest_window": self._ingest_window()}
+        detectable: Counter[str] = Counter()
+        for artifact in ("app_event", "media_upload"):
+            expected[artifact], silver_input = self._expected(artifact, resent if artifact == "app_event" else [])
+            for record in silver_input:
+                detectable.update(f"{artifact}.{c}" for c in defect_classes(artifact, record, self._future_cutoff()))
         manifest = {
             "batch": self.batch, "seed": self.seed, "events": self.events, "bad_rate": self.bad_rate,
             "first_day": self.first_day.isoformat(), "days": self.days,
-            "records": {a: sum(f["records"] for f in self.written if f["artifact"] == a)
-                        for a in ("app_event", "media_upload")},
-            "defects": dict(sorted(self.defects.items())),
-            "duplicates": sum(f["records"] for f in self.written if f.get("kind") == "duplicates"),
-            "duplicates_across_runs": duplicates_across_runs,
-            "files": self.written,
+            "records": {a: expected[a]["written"] for a in ("app_event", "media_upload")},
+            "defects": dict(sorted(detectable.items())),
+            "defects_injected": dict(sorted(self.injected.items())),
+            "duplicates": expected["app_event"]["duplicates"],
+            "duplicates_across_runs": len(resent),
+            "expected": expected,
+            "files": [w.entry for w in self.written],
         }
         folder = self.landing / MANIFEST_DIR
         folder.mkdir(parents=True, exist_ok=True)
@@ -262,13 +363,41 @@ class Generator:
         return manifest
 
 
-def _clean(record: dict[str, Any]) -> bool:
-    """No defect: a user, a non-negative duration, a known type, a time before 2030."""
-    return (bool(record["user_id"].strip()) and (record.get("duration_ms") or 0) >= 0
-            and record["event_type"] != "UNKNOWN" and _millis_before(record["occurred_at"], 2030))
+def defect_classes(artifact: str, record: dict[str, Any], future_cutoff: int) -> Iterable[str]:
+    """The defect classes a record as written carries (regular records carry none)."""
+    stamp = record["occurred_at"] if artifact == "app_event" else record["uploaded_at"]
+    if _blank(record["user_id"]):
+        yield "missing_user"
+    if _millis(stamp) > future_cutoff:
+        yield "future_timestamp"
+    if (record.get("duration_ms") or 0) < 0:
+        yield "negative_duration"
+    if artifact == "app_event" and record["event_type"] == "UNKNOWN":
+        yield "unknown_event_type"
 
 
-def _millis_before(value: Any, year: int) -> bool:
+def decodable(path: Path) -> list[dict[str, Any]]:
+    """The records of a container file bronze can decode: every block before a damaged one."""
+    records: list[dict[str, Any]] = []
+    with path.open("rb") as handle:
+        try:
+            for block in fastavro.block_reader(handle):
+                records.extend(r for r in block if isinstance(r, dict))
+        except (EOFError, ValueError, OSError, zlib.error):
+            pass
+    return records
+
+
+def _key(record: dict[str, Any]) -> str:
+    """Silver's deduplication key: the event id, trimmed and lower case."""
+    return str(record["event_id"]).strip().lower()
+
+
+def _blank(value: Any) -> bool:
+    return value is None or not str(value).strip()
+
+
+def _millis(value: Any) -> int:
     if isinstance(value, dt.datetime):
-        return value.year < year
-    return int(value) < int(dt.datetime(year, 1, 1, tzinfo=dt.UTC).timestamp() * 1000)
+        return int(value.timestamp() * 1000)
+    return int(value)

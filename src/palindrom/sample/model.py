@@ -47,7 +47,7 @@ class Event:
 
     record: dict[str, Any]
     version: int
-    defect: str | None = None
+    defects: list[str] = field(default_factory=list)
     uploads: list[dict[str, Any]] = field(default_factory=list)
 
 
