@@ -43,7 +43,7 @@ def test_a_spec_change_fails_the_check_until_regenerated(repo_copy):
     for target, catalog in (("development", "orders_dev"), ("staging", "orders_staging"), ("production", "orders")):
         assert f"resources/{target}.generated.yml (generated)" in failed.stdout
         assert f"+      catalog: {catalog}\n" in failed.stdout
-    assert '"level": "ERROR", "message": "Generated bundle resources are out of date: run `make bundle` and commit"' \
+    assert '"level": "ERROR", "message": "Generated bundle resources are out of date: run `make bundle-generate` and commit"' \
         in failed.stderr
     assert _run(GENERATE, repo_copy).returncode == 0
     assert _run(CHECK, repo_copy).returncode == 0

@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
             stale = snapshot.stale()
             for path, diff in stale.items():
                 sys.stdout.write(diff)
-                log.error("Generated bundle resources are out of date: run `make bundle` and commit",
+                log.error("Generated bundle resources are out of date: run `make bundle-generate` and commit",
                           file=str(path))
             return 1 if stale else 0
         if args.command == "scope":

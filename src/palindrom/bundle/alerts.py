@@ -11,16 +11,29 @@ consecutive ``flow_progress`` events of the flow (continuous mode starts the nex
 from __future__ import annotations
 
 from databricks.bundles.alerts import (
+    Aggregation,
     Alert,
+    AlertEvaluationState,
     AlertV2Evaluation,
     AlertV2Notification,
     AlertV2Operand,
     AlertV2OperandColumn,
     AlertV2OperandValue,
     AlertV2Subscription,
+    ComparisonOperator,
     CronSchedule,
+    SchedulePauseStatus,
 )
-from databricks.bundles.jobs import JobEmailNotifications, JobsHealthRule, JobsHealthRules, Webhook, WebhookNotifications
+from databricks.bundles.core import VariableOr
+from databricks.bundles.jobs import (
+    JobEmailNotifications,
+    JobsHealthMetric,
+    JobsHealthOperator,
+    JobsHealthRule,
+    JobsHealthRules,
+    Webhook,
+    WebhookNotifications,
+)
 from databricks.bundles.pipelines import Notifications
 
 from palindrom.bundle.settings import Deployed, Target
@@ -41,6 +54,7 @@ WITH progress AS (
     AND get_json_object(details, '$.flow_progress.status') = 'RUNNING'
 )"""
 
+# Built from constants and names from conf/ and pipeline specs (identifiers), never from user input.
 TRIGGER_SQL = _PROGRESS + """,
 triggers AS (
   SELECT flow, timestamp,
@@ -52,7 +66,7 @@ SELECT flow, max(trigger_execution_ms) AS trigger_execution_ms
 FROM triggers
 WHERE timestamp > current_timestamp() - INTERVAL 10 MINUTES
 GROUP BY flow
-"""
+"""  # noqa: S608
 
 BACKLOG_SQL = _PROGRESS + """,
 steps AS (
@@ -68,34 +82,40 @@ runs AS (
   FROM steps
 )
 SELECT flow, grown_in_a_row FROM runs WHERE newest = 1
-"""
+"""  # noqa: S608
 
 
-def emails(target: Target) -> list[str]:
+def emails(target: Target) -> list[VariableOr[str]]:
     return list(target.alerts.emails)
 
 
-def pipeline_notifications(target: Target) -> list[Notifications]:
+def pipeline_notifications(target: Target) -> list[VariableOr[Notifications]]:
     """Pipeline failures by email (pipelines notify only by email; the job carries the webhook)."""
     return [Notifications(email_recipients=emails(target), alerts=list(PIPELINE_ALERTS))]
 
 
-def job_notifications(target: Target) -> dict[str, object]:
-    """Failure and duration notifications (email, and Better Stack where the target pages) and the duration rule."""
-    hooks = [Webhook(id=DESTINATION)] if target.alerts.better_stack else []
-    return {
-        "email_notifications": JobEmailNotifications(
-            on_failure=emails(target), on_duration_warning_threshold_exceeded=emails(target),
-            no_alert_for_skipped_runs=True),
-        "webhook_notifications": WebhookNotifications(
-            on_failure=list(hooks), on_duration_warning_threshold_exceeded=list(hooks)),
-        "health": JobsHealthRules(rules=[JobsHealthRule(
-            metric="RUN_DURATION_SECONDS", op="GREATER_THAN", value=target.alerts.run_duration_seconds)]),
-    }
+def job_emails(target: Target) -> JobEmailNotifications:
+    """A failed run and a run longer than the duration rule (``job_health``) mail the target's addresses."""
+    return JobEmailNotifications(on_failure=emails(target), on_duration_warning_threshold_exceeded=emails(target),
+                                 no_alert_for_skipped_runs=True)
 
 
-def _subscriptions(target: Target) -> list[AlertV2Subscription]:
-    subscriptions = [AlertV2Subscription(user_email=e) for e in target.alerts.emails]
+def job_webhooks(target: Target) -> WebhookNotifications:
+    """The same events to Better Stack, where the target pages."""
+    hooks: list[VariableOr[Webhook]] = [Webhook(id=DESTINATION)] if target.alerts.better_stack else []
+    return WebhookNotifications(on_failure=list(hooks), on_duration_warning_threshold_exceeded=list(hooks))
+
+
+def job_health(target: Target) -> JobsHealthRules:
+    """A run (one pipeline update) longer than ``deploy.alerts.run_duration_seconds`` warns."""
+    return JobsHealthRules(rules=[JobsHealthRule(metric=JobsHealthMetric.RUN_DURATION_SECONDS,
+                                                 op=JobsHealthOperator.GREATER_THAN,
+                                                 value=target.alerts.run_duration_seconds)])
+
+
+def _subscriptions(target: Target) -> list[VariableOr[AlertV2Subscription]]:
+    subscriptions: list[VariableOr[AlertV2Subscription]] = [AlertV2Subscription(user_email=e)
+                                                            for e in target.alerts.emails]
     if target.alerts.better_stack:
         subscriptions.append(AlertV2Subscription(destination_id=DESTINATION))
     return subscriptions
@@ -107,14 +127,15 @@ def _alert(pipeline: Deployed, target: Target, title: str, sql: str, column: str
         query_text=sql.format(table=f"{pipeline.catalog}.{pipeline.schema}.event_log").strip() + "\n",
         warehouse_id=WAREHOUSE,
         evaluation=AlertV2Evaluation(
-            source=AlertV2OperandColumn(name=column, aggregation="MAX"),
-            comparison_operator="GREATER_THAN",
+            source=AlertV2OperandColumn(name=column, aggregation=Aggregation.MAX),
+            comparison_operator=ComparisonOperator.GREATER_THAN,
             threshold=AlertV2Operand(value=AlertV2OperandValue(double_value=threshold)),
-            empty_result_state="OK",
+            empty_result_state=AlertEvaluationState.OK,
             notification=AlertV2Notification(subscriptions=_subscriptions(target), notify_on_ok=True),
         ),
         schedule=CronSchedule(quartz_cron_schedule=SCHEDULE, timezone_id="UTC",
-                              pause_status="PAUSED" if target.alerts.schedule_paused else "UNPAUSED"),
+                              pause_status=SchedulePauseStatus.PAUSED if target.alerts.schedule_paused
+                              else SchedulePauseStatus.UNPAUSED),
     )
 
 

@@ -54,7 +54,7 @@ class _Builder:
             return self._dataclass(tp)
         raise TypeError(f"cannot map type {tp!r}")
 
-    def _dataclass(self, cls: type) -> dict[str, Any]:
+    def _dataclass(self, cls: Any) -> dict[str, Any]:
         name = f"{cls.__module__}.{cls.__qualname__}"
         if name not in self.defs:
             self.defs[name] = {}  # placeholder: recursive types refer to it

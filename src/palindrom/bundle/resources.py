@@ -14,7 +14,7 @@ from typing import Any
 
 from databricks.bundles.core import Bundle, Location, Resource, Resources
 from databricks.bundles.dashboards import Dashboard
-from databricks.bundles.jobs import Continuous, Job, PipelineTask, Task
+from databricks.bundles.jobs import Continuous, Job, PauseStatus, PipelineTask, Task
 from databricks.bundles.pipelines import EventLogSpec, PathPattern, Pipeline, PipelineLibrary, PipelinesEnvironment
 from databricks.bundles.schemas import Schema
 
@@ -64,10 +64,12 @@ def continuous_job(pipeline: Deployed, target: Target) -> Job:
     """Runs the pipeline continuously where the target is continuous (the pipeline's own field is deprecated)."""
     return Job(
         name=f"{pipeline.name}_continuous_{target.name}",
-        continuous=Continuous(pause_status="UNPAUSED" if target.continuous else "PAUSED"),
+        continuous=Continuous(pause_status=PauseStatus.UNPAUSED if target.continuous else PauseStatus.PAUSED),
         tasks=[Task(task_key=pipeline.name,
                     pipeline_task=PipelineTask(pipeline_id=f"${{resources.pipelines.{pipeline.name}.id}}"))],
-        **alerts.job_notifications(target),  # type: ignore[arg-type]
+        email_notifications=alerts.job_emails(target),
+        webhook_notifications=alerts.job_webhooks(target),
+        health=alerts.job_health(target),
     )
 
 
@@ -103,7 +105,7 @@ def for_pipeline(pipeline_: Deployed, target: Target) -> dict[str, dict[str, Any
 
 def for_target(name: str) -> Resources:
     target = settings.target(name)
-    resources = Resources()
+    resources = Resources()  # type: ignore[no-untyped-call]
     for deployed in settings.deployed(target):
         location = Location(file=str(deployed.spec_file))
         for by_key in for_pipeline(deployed, target).values():

@@ -12,7 +12,6 @@ import fnmatch
 import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 
 from palindrom.bundle import imports, settings
 from palindrom.runtime import spec
@@ -60,10 +59,6 @@ def scope(changed: Iterable[str], everything: bool = False) -> Scope:
 
 def changed_files(base: str, head: str) -> list[str]:
     """Files that differ between two commits (``git diff --name-only base...head``)."""
-    result = subprocess.run(["git", "diff", "--name-only", f"{base}...{head}"],  # noqa: S607 (git from PATH)
+    result = subprocess.run(["git", "diff", "--name-only", f"{base}...{head}"],  # noqa: S603, S607 (git, fixed argv)
                             check=True, capture_output=True, text=True, cwd=spec.repo_root())
     return result.stdout.splitlines()
-
-
-def repo_path(path: Path) -> str:
-    return path.resolve().relative_to(spec.repo_root()).as_posix()

@@ -13,8 +13,7 @@ a requirement of the wheel (``pyproject.toml``), pinned in ``environment.depende
 
 from __future__ import annotations
 
-ENVIRONMENT_VERSION = "4"
-PYTHON_VERSION = "3.12"
+ENVIRONMENT_VERSION = "4"  # Python 3.12
 
 # distribution -> (version the environment guarantees, import packages it provides)
 PROVIDED: dict[str, tuple[str, tuple[str, ...]]] = {

@@ -102,7 +102,8 @@ def environment_settings(env: str) -> dict[str, Any]:
 
 def environment_configuration(env: str) -> dict[str, str]:
     """The ``configuration`` of ``conf/<env>.yml``; ConfigurationError naming the known ones if absent."""
-    return _str_map(repo_root() / "conf" / f"{env}.yml", "configuration", environment_settings(env).get("configuration"))
+    settings = environment_settings(env)
+    return _str_map(repo_root() / "conf" / f"{env}.yml", "configuration", settings.get("configuration"))
 
 
 def pipeline_names() -> list[str]:
