@@ -2,7 +2,7 @@
 
 ``databricks.yml`` names :func:`load_resources` under ``python: resources:``; the Databricks CLI calls
 it for the selected target. ``python -m palindrom.bundle`` writes and checks the generated snapshot
-(``resources/generated/<target>.json``) and prints a change's deployment scope.
+(``resources/<target>.generated.yml``) and prints a change's deployment scope.
 """
 
 from palindrom.bundle.resources import load_resources
