@@ -72,10 +72,9 @@ def test_a_moved_false_positive_passes_and_a_new_or_unaudited_finding_fails():
                                                                                        "Secret Keyword")]
 
 
-def test_the_repository_baseline_is_audited_and_covers_every_current_finding():
+def test_every_baseline_entry_was_audited_as_a_false_positive():
+    # (`make secrets` scans the repository against it; its findings are scope names, test values, hashes.)
     baseline = json.loads((REPO / ".secrets.baseline").read_text())
-    assert all(item["is_secret"] is False for items in baseline["results"].values() for item in items)
-    result = subprocess.run([sys.executable, "-m", "palindrom.checks.secrets"], cwd=REPO, capture_output=True,
-                            text=True, timeout=300)
-    assert result.returncode == 0, result.stdout
-    assert result.stdout.startswith("secrets: 0 new findings")
+    entries = [item for items in baseline["results"].values() for item in items]
+    assert entries and all(item["is_secret"] is False for item in entries)
+    assert "conf/production.yml" in baseline["results"]  # `secret_scope: palindrom-registry` looks like one

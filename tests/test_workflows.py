@@ -154,7 +154,9 @@ def test_ci_runs_the_checks_and_the_tests_of_the_deployment_scope():
     jobs = WORKFLOWS["ci.yml"]["jobs"]
     assert _runs(jobs["scope"]) == ['uv run --frozen python -m palindrom.bundle scope --base "$BASE" --head '
                                     '"$GITHUB_SHA" --github-output']
-    assert _runs(jobs["checks"]) == ["make checks test-fast"]
+    assert _runs(jobs["checks"]) == ["mkdir -p build && databricks bundle schema > build/bundle-schema.json",
+                                     "make checks test-fast"]
+    assert jobs["checks"]["steps"][-1]["env"] == {"PALINDROM_BUNDLE_SCHEMA": "build/bundle-schema.json"}
     assert jobs["test"]["needs"] == "scope" and jobs["test"]["if"] == "needs.scope.outputs.tests != ''"
     assert _runs(jobs["test"]) == ["bash .ci/run", 'make test-scope TESTS="$TESTS"']
     # Production restarts only the pipelines in scope; a manual run can deploy everything.
