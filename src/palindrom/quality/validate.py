@@ -17,7 +17,7 @@ import contextlib
 import json
 import logging
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
 
 from pyspark.errors import PySparkException
@@ -159,7 +159,7 @@ def check_against(rules: DatasetRules, schema: T.StructType, spark: SparkSession
 
 
 @contextlib.contextmanager
-def _quiet_query_context_logger() -> Iterator[None]:
+def _quiet_query_context_logger() -> Generator[None]:
     """pyspark logs every analysis error with a query context at ERROR; here the error is the answer."""
     logger = logging.getLogger("SQLQueryContextLogger")
     was = logger.disabled

@@ -6,6 +6,10 @@ A pipeline in this repo is a folder ``pipelines/<name>/`` with a ``pipeline.yml`
     database: starter            # local schema the tables are published to
     libraries: [transformations/**]
     configuration: {key: value}  # as the Databricks pipeline `configuration`
+    # Deployment only (read by palindrom.bundle, ignored by local runs):
+    domain: starter              # the Databricks catalog (plus the environment's suffix); `database` is the schema
+    uses: [schemas/x/**]         # repository files the pipeline reads besides its folder (deployment scope)
+    tests: [tests/test_x.py]     # the test files that exercise it (deployment scope)
 
 Any other folder of DLT source files runs too: every ``.py`` / ``.sql`` file under it is loaded.
 Environment settings come from ``conf/<env>.yml`` (``configuration`` merged under the pipeline's).
@@ -37,6 +41,9 @@ class PipelineSpec:
     database: str
     libraries: list[str]
     configuration: dict[str, str] = field(default_factory=dict)
+    domain: str = ""
+    uses: tuple[str, ...] = ()
+    tests: tuple[str, ...] = ()
 
     def source_files(self) -> list[Path]:
         files: list[Path] = []
@@ -83,14 +90,33 @@ def prefixed(configuration: Mapping[str, str], prefix: str) -> dict[str, str]:
     return {k.removeprefix(prefix): v for k, v in configuration.items() if k.startswith(prefix)}
 
 
-def environment_configuration(env: str) -> dict[str, str]:
-    """The ``configuration`` of ``conf/<env>.yml``; ConfigurationError naming the known ones if absent."""
+def environment_settings(env: str) -> dict[str, Any]:
+    """The whole of ``conf/<env>.yml``; ConfigurationError naming the known ones if absent."""
     conf_dir = repo_root() / "conf"
     env_file = conf_dir / f"{env}.yml"
     if not env_file.is_file():
         known = sorted(p.stem for p in conf_dir.glob("*.yml"))
         raise ConfigurationError(f"Unknown environment '{env}': no {env_file}. Known: {', '.join(known)}.")
-    return _str_map(env_file, "configuration", _read_yaml(env_file).get("configuration"))
+    return _read_yaml(env_file)
+
+
+def environment_configuration(env: str) -> dict[str, str]:
+    """The ``configuration`` of ``conf/<env>.yml``; ConfigurationError naming the known ones if absent."""
+    settings = environment_settings(env)
+    return _str_map(repo_root() / "conf" / f"{env}.yml", "configuration", settings.get("configuration"))
+
+
+def pipeline_names() -> list[str]:
+    """The pipelines of this repository: folders ``pipelines/<name>/`` with a ``pipeline.yml``."""
+    return sorted(p.parent.name for p in (repo_root() / "pipelines").glob(f"*/{SPEC_FILE}"))
+
+
+def _str_list(path: Path, key: str, value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigurationError(f"{path}: '{key}' must be a list of strings.")
+    return tuple(value)
 
 
 def resolve(target: str | None, env: str, storage: Path) -> PipelineSpec:
@@ -102,7 +128,7 @@ def resolve(target: str | None, env: str, storage: Path) -> PipelineSpec:
     if not candidate.exists() and _NAME.match(target):
         candidate = repo / "pipelines" / target
         if not candidate.is_dir():
-            known = sorted(p.parent.name for p in (repo / "pipelines").glob(f"*/{SPEC_FILE}"))
+            known = pipeline_names()
             raise ConfigurationError(f"Unknown pipeline '{target}'. Pipelines in this repo: "
                                      f"{', '.join(known) or 'none'}; or pass a path to a folder of pipeline files.")
     candidate = candidate.resolve()
@@ -120,6 +146,9 @@ def resolve(target: str | None, env: str, storage: Path) -> PipelineSpec:
     conf = {**environment_configuration(env), **_str_map(root / SPEC_FILE, "configuration", data.get("configuration"))}
     values = {"repo": str(repo), "storage": str(storage.resolve()), "pipeline_dir": str(root)}
     conf = {k: v.format(**values) for k, v in conf.items()}
-    pipeline = PipelineSpec(name=name, root=root, database=database, libraries=list(libraries), configuration=conf)
+    spec_path = root / SPEC_FILE
+    pipeline = PipelineSpec(name=name, root=root, database=database, libraries=list(libraries), configuration=conf,
+                            domain=str(data.get("domain") or ""), uses=_str_list(spec_path, "uses", data.get("uses")),
+                            tests=_str_list(spec_path, "tests", data.get("tests")))
     pipeline.source_files()  # fail early, as bad configuration, when there is nothing to load
     return pipeline

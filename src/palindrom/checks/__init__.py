@@ -1,0 +1,1 @@
+"""Repository checks CI runs beside lint and type checks (``make audit``)."""
