@@ -19,8 +19,31 @@ _.commit
 # pyspark.pipelines' GraphElementRegistry interface, implemented by the runtime's registry.
 _.register_flow
 _.register_auto_cdc_flow
-# The `dlt` module's Databricks API (pipeline code calls dlt.apply_changes).
+# The `dlt` module's Databricks API, called by pipeline code (old names included).
 _.apply_changes
+_.apply_changes_from_snapshot
+_.create_target_table
+_.create_streaming_live_table
+# dbutils as Databricks spells it, called by pipeline code (widgets, secrets, fs).
+_.getAll
+_.combobox
+_.dropdown
+_.multiselect
+_.removeAll
+_.getBytes
+_.modificationTime
+_.ls
+_.mkdirs
+_.rm
+_.cp
+_.mv
+_.fs
+# Dispatched by name: the compatibility check per Avro type (getattr(self, f"_{type}")).
+_._record
+_._enum
+# Set on objects whose owners read them: a protobuf Any's field, fastavro's writer block size.
+_.type_url
+_.sync_interval
 # http.server.BaseHTTPRequestHandler hooks in the test fakes.
 _.do_GET
 _.do_POST

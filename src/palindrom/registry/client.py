@@ -21,10 +21,11 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, ParamSpec, TypeVar
+from typing import Any, Literal, ParamSpec, TypeVar, cast
 from urllib.parse import quote
 
 import fastavro
+import fastavro.schema
 import requests
 
 from palindrom.avro import references
@@ -144,7 +145,7 @@ def _lookup(method: Callable[Params, Result]) -> Callable[Params, Result]:
 
     @functools.wraps(method)
     def bounded(*args: Params.args, **kwargs: Params.kwargs) -> Result:
-        client: RegistryClient = args[0]  # type: ignore[assignment]
+        client = cast(RegistryClient, args[0])
         if getattr(client._local, "deadline", None) is not None:
             return method(*args, **kwargs)
         client._local.deadline = time.monotonic() + client.deadline

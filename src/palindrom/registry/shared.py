@@ -25,7 +25,7 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +50,7 @@ class UpdateVerdict:
         self._lock = filelock.FileLock(str(directory / f"update-{key}.lock"))
 
     @contextlib.contextmanager
-    def exclusive(self) -> Iterator[None]:
+    def exclusive(self) -> Generator[None]:
         """Held while this process asks the registry, or reads the verdict."""
         try:
             self._lock.acquire(timeout=self.wait)

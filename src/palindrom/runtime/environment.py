@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import os
 import re
@@ -24,7 +25,7 @@ from typing import Any
 from pyspark import cloudpickle
 from pyspark.sql import DataFrame, SparkSession
 
-SECRET_ENV = "PALINDROM_SECRET_{scope}__{key}"  # noqa: S105 - a variable name pattern, not a secret
+SECRET_ENV = "PALINDROM_SECRET_{scope}__{key}"  # noqa: S105  # pragma: allowlist secret (a variable name pattern)
 
 
 class WidgetNotDefined(KeyError):
@@ -96,7 +97,7 @@ class _Secrets:
     def getBytes(self, scope: str, key: str) -> bytes:
         return self.get(scope, key).encode()
 
-    def list(self, scope: str) -> list[SecretMetadata]:
+    def list(self, scope: str) -> builtins.list[SecretMetadata]:
         prefix = secret_variable(scope, "")
         return [SecretMetadata(name.removeprefix(prefix).lower()) for name in os.environ if name.startswith(prefix)]
 
