@@ -8,6 +8,7 @@ A corrupt binary file yields the records read before the damage, then one error 
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,17 +31,49 @@ class Record:
     raw: str | None = None
 
 
-def records(path: Path, options: CloudFilesOptions) -> Iterator[Record]:
-    decoder = {"json": _json, "csv": _csv, "parquet": _parquet, "avro": _avro}[options.format]
+class MalformedRecord(ValueError):
+    """mode=FAILFAST: a record that cannot be parsed fails the read, naming the file and line."""
+
+
+def records(path: Path, options: CloudFilesOptions, columns: list[str] | None = None) -> Iterator[Record]:
+    """``columns``: the given schema's column names, which headerless CSV maps by position."""
+    decoders = {"json": _json, "csv": _csv, "parquet": _parquet, "avro": _avro, "text": _text}
     try:
-        yield from decoder(path, options)
+        for record in decoders[options.format](path, options, columns):
+            if record.values is None and options.failfast:
+                raise MalformedRecord(f"{path}, {'line' if options.format in ('json', 'csv', 'text') else 'record'} "
+                                      f"{record.position}: {record.error} (mode FAILFAST)")
+            yield record
     except OSError as exc:
         yield Record(None, 0, f"cannot read file: {exc}")
 
 
-def _json(path: Path, options: CloudFilesOptions) -> Iterator[Record]:
+def _lines(path: Path) -> Iterator[tuple[int, str | None, bytes]]:
+    """(line number, text or None when the line is not valid UTF-8, raw bytes) of each line."""
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            line = raw.rstrip(b"\r\n")
+            try:
+                yield number, line.decode("utf-8"), line
+            except UnicodeDecodeError:
+                yield number, None, line
+
+
+def _not_utf8(number: int, raw: bytes) -> Record:
+    """Never replaced silently: the line is kept with its undecodable bytes escaped."""
+    return Record(None, number, "the line is not valid UTF-8 (bytes kept escaped)",
+                  raw.decode("utf-8", errors="backslashreplace"))
+
+
+def _json(path: Path, options: CloudFilesOptions, columns: list[str] | None) -> Iterator[Record]:
     if options.reader_options.get("multiline", "false").lower() == "true":
-        text = path.read_text(encoding="utf-8", errors="replace")
+        data_bytes = path.read_bytes()
+        try:
+            text = data_bytes.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            yield Record(None, 1, f"the file is not valid UTF-8 (byte {exc.start})",
+                         data_bytes[:10_000].decode("utf-8", errors="backslashreplace"))
+            return
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
@@ -49,16 +82,18 @@ def _json(path: Path, options: CloudFilesOptions) -> Iterator[Record]:
         for index, item in enumerate(data if isinstance(data, list) else [data]):
             yield _json_value(item, index + 1, json.dumps(item))
         return
-    with path.open("r", encoding="utf-8", errors="replace") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                item = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield Record(None, number, f"malformed JSON: {exc.msg}", line.rstrip("\n"))
-                continue
-            yield _json_value(item, number, line.rstrip("\n"))
+    for number, line, raw in _lines(path):
+        if line is None:
+            yield _not_utf8(number, raw)
+            continue
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield Record(None, number, f"malformed JSON: {exc.msg}", line)
+            continue
+        yield _json_value(item, number, line)
 
 
 def _json_value(item: Any, position: int, raw: str) -> Record:
@@ -67,25 +102,55 @@ def _json_value(item: Any, position: int, raw: str) -> Record:
     return Record(item, position)
 
 
-def _csv(path: Path, options: CloudFilesOptions) -> Iterator[Record]:
-    quote = options.reader_options.get("quote", '"') or '"'
-    with path.open("r", encoding="utf-8", errors="replace", newline="") as handle:
-        reader = csv.reader(handle, delimiter=options.delimiter, quotechar=quote)
-        header: list[str] | None = None
-        for row in reader:
-            number = reader.line_num
-            if options.header and header is None:
-                header = row
-                continue
-            names = header or [f"_c{i}" for i in range(len(row))]
-            if header is not None and len(row) != len(header):
-                yield Record(None, number, f"expected {len(header)} fields, found {len(row)}",
-                             options.delimiter.join(row))
-                continue
-            yield Record({n: (v if v != "" else None) for n, v in zip(names, row, strict=True)}, number)
+def _csv(path: Path, options: CloudFilesOptions, columns: list[str] | None) -> Iterator[Record]:
+    """Spark's CSV semantics: with a header, columns by name; without one, by position (the given
+    schema's names, then ``_c<i>`` for values beyond it); ``nullValue`` (default empty) is null."""
+    reader_options = options.reader_options
+    quote = reader_options.get("quote", '"') or '"'
+    escape = reader_options.get("escape")
+    comment = reader_options.get("comment")
+    null_value = reader_options.get("nullvalue", "")
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        yield Record(None, 1, f"the file is not valid UTF-8 (byte {exc.start})",
+                     path.read_bytes()[:10_000].decode("utf-8", errors="backslashreplace"))
+        return
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=options.delimiter, quotechar=quote,
+                        escapechar=escape, doublequote=escape is None or escape == quote)
+    header: list[str] | None = None
+    for row in reader:
+        number = reader.line_num
+        if comment and row and row[0].startswith(comment):
+            continue
+        if not row:
+            continue
+        if options.header and header is None:
+            header = row
+            continue
+        if header is not None and len(row) != len(header):
+            yield Record(None, number, f"expected {len(header)} fields, found {len(row)}",
+                         options.delimiter.join(row))
+            continue
+        names = header or [*(columns or []), *(f"_c{i}" for i in range(len(columns or []), len(row)))]
+        yield Record({n: (None if v == null_value else v) for n, v in zip(names, row, strict=False)}, number)
 
 
-def _parquet(path: Path, options: CloudFilesOptions) -> Iterator[Record]:
+def _text(path: Path, options: CloudFilesOptions, columns: list[str] | None) -> Iterator[Record]:
+    """The text format: a ``value`` per line (or the whole file with ``wholeText``)."""
+    if options.reader_options.get("wholetext", "false").lower() == "true":
+        data = path.read_bytes()
+        try:
+            yield Record({"value": data.decode("utf-8")}, 1)
+        except UnicodeDecodeError as exc:
+            yield Record(None, 1, f"the file is not valid UTF-8 (byte {exc.start})",
+                         data.decode("utf-8", errors="backslashreplace"))
+        return
+    for number, line, raw in _lines(path):
+        yield Record({"value": line}, number) if line is not None else _not_utf8(number, raw)
+
+
+def _parquet(path: Path, options: CloudFilesOptions, columns: list[str] | None) -> Iterator[Record]:
     index = 0
     try:
         parquet = pq.ParquetFile(path)
@@ -97,7 +162,7 @@ def _parquet(path: Path, options: CloudFilesOptions) -> Iterator[Record]:
         yield Record(None, index, f"corrupt parquet file: {exc}")
 
 
-def _avro(path: Path, options: CloudFilesOptions) -> Iterator[Record]:
+def _avro(path: Path, options: CloudFilesOptions, columns: list[str] | None) -> Iterator[Record]:
     """Records of an Avro container file, resolved onto ``avroSchema`` when one is given."""
     reader_json = json.loads(options.avro_schema) if options.avro_schema else None
     index = 0

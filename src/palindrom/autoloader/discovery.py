@@ -15,6 +15,8 @@ import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from palindrom.autoloader.options import CloudFilesOptions
+
 
 @dataclass(frozen=True)
 class FileEntry:
@@ -24,17 +26,22 @@ class FileEntry:
     mtime_ms: int
 
 
-def list_files(root: Path, glob_filter: str | None = None) -> list[FileEntry]:
+class NotADirectory(ValueError):
+    """Auto Loader reads a directory; the path given is a file."""
+
+
+def list_files(root: Path, glob_filter: str | None = None, recursive: bool = True) -> list[FileEntry]:
     """Data files under ``root``; hidden and ``_``-prefixed names (``_SUCCESS``, ``.crc``) skipped, and
-    with ``pathGlobFilter`` only names that match it."""
+    with ``pathGlobFilter`` only names that match it. A root that does not exist yet has no files
+    (Auto Loader waits for it); a root that is a file is an error."""
     found: list[FileEntry] = []
     if not root.exists():
         return found
     if root.is_file():
-        stat = root.stat()
-        return [FileEntry(0, str(root.resolve()), stat.st_size, stat.st_mtime_ns // 1_000_000)]
+        raise NotADirectory(f"{root} is a file: Auto Loader reads the files of a directory. Give the directory "
+                            "that holds it (and pathGlobFilter to pick files by name).")
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith((".", "_")))
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith((".", "_"))) if recursive else []
         for name in filenames:
             if name.startswith((".", "_")) or (glob_filter and not fnmatch.fnmatchcase(name, glob_filter)):
                 continue
@@ -46,6 +53,12 @@ def list_files(root: Path, glob_filter: str | None = None) -> list[FileEntry]:
             found.append(FileEntry(0, str(path.resolve()), stat.st_size, stat.st_mtime_ns // 1_000_000))
     found.sort(key=lambda e: (e.mtime_ms, e.path))
     return found
+
+
+def listed(options: CloudFilesOptions) -> list[FileEntry]:
+    """The files a cloudFiles read sees: under its path, by its name filter, recursion and
+    modification-time bounds."""
+    return [e for e in list_files(options.path, options.glob_filter, options.recursive) if options.admits(e.mtime_ms)]
 
 
 class Manifest:

@@ -1,15 +1,42 @@
-"""The ``cloudFiles`` options Auto Loader understands, parsed once with clear errors."""
+"""The ``cloudFiles`` options Auto Loader understands, parsed once with clear errors.
+
+Every option is either applied locally, or accepted because it changes nothing in a local run
+(notification set-up, listing strategy, cloud credentials), or refused with an error naming it:
+an option silently ignored could change the result.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-FORMATS = ("json", "csv", "parquet", "avro", "binaryfile")
+FORMATS = ("json", "csv", "parquet", "avro", "binaryfile", "text")
 MODES = ("addNewColumns", "rescue", "failOnNewColumns", "none")
 RESCUED = "_rescued_data"
 METADATA = "_metadata"
+
+# Applied by this source (lower case).
+_APPLIED = {
+    "path", "cloudfiles.format", "cloudfiles.schemalocation", "cloudfiles.statelocation", "cloudfiles.schemahints",
+    "cloudfiles.schemaevolutionmode", "rescueddatacolumn", "cloudfiles.rescueddatacolumn",
+    "cloudfiles.infercolumntypes", "cloudfiles.includeexistingfiles", "cloudfiles.maxfilespertrigger",
+    "cloudfiles.maxbytespertrigger", "cloudfiles.includemetadatacolumn", "cloudfiles.userschema",
+    "header", "sep", "delimiter", "quote", "escape", "nullvalue", "comment", "multiline", "mode", "encoding",
+    "pathglobfilter", "recursivefilelookup", "modifiedafter", "modifiedbefore", "avroschema", "inferschema",
+    "linesep", "wholetext", "ignoremissingfiles", "ignorecorruptfiles",
+}
+# Change nothing in a local run: how Databricks discovers files or reaches cloud storage.
+_NO_LOCAL_EFFECT = (
+    "cloudfiles.usenotifications", "cloudfiles.useincrementallisting", "cloudfiles.uselistfiles",
+    "cloudfiles.backfillinterval", "cloudfiles.validateoptions", "cloudfiles.region", "cloudfiles.queueurl",
+    "cloudfiles.connectionstring", "cloudfiles.resourcegroup", "cloudfiles.subscriptionid", "cloudfiles.tenantid",
+    "cloudfiles.clientid", "cloudfiles.clientsecret", "cloudfiles.fetchparallelism", "cloudfiles.pathrewrites",
+    "cloudfiles.resourcetag.", "cloudfiles.maxfileage", "cloudfiles.cleansource", "cloudfiles.usemanagedfileevents",
+    "cloudfiles.projectid", "cloudfiles.credentials", "cloudfiles.servicecredential", "cloudfiles.asyncdirlisting",
+)
+_DEFAULT_ONLY = {"dateformat": ("yyyy-MM-dd",), "timestampformat": ("yyyy-MM-dd'T'HH:mm:ss[.SSS][XXX]",)}
 
 
 class CloudFilesOptionError(ValueError):
@@ -33,6 +60,33 @@ def _size(value: str) -> int:
     return int(text)
 
 
+def _instant(key: str, value: str | None) -> float | None:
+    """``modifiedAfter`` / ``modifiedBefore``: ``YYYY-MM-DDTHH:mm:ss`` (UTC unless it says otherwise)."""
+    if value is None:
+        return None
+    try:
+        stamp = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise CloudFilesOptionError(f"cloudFiles option '{key}' must be a timestamp like "
+                                    f"2026-01-31T12:00:00, got '{value}'.") from None
+    return (stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)).timestamp()
+
+
+def check_known(options: Mapping[str, str]) -> None:
+    """Refuse an option this source would otherwise ignore."""
+    for key, value in options.items():
+        lowered = key.lower()
+        if lowered in _APPLIED or lowered.startswith(_NO_LOCAL_EFFECT):
+            continue
+        if lowered in _DEFAULT_ONLY and value in _DEFAULT_ONLY[lowered]:
+            continue
+        if lowered == "cloudfiles.allowoverwrites" and value.lower() == "false":
+            continue
+        raise CloudFilesOptionError(
+            f"cloudFiles option '{key}' is not supported by the local Auto Loader and would change what is read; "
+            "remove it for local runs or run this pipeline on Databricks (docs/compatibility.md lists the options).")
+
+
 @dataclass(frozen=True)
 class CloudFilesOptions:
     path: Path
@@ -52,21 +106,33 @@ class CloudFilesOptions:
     delimiter: str
     reader_options: Mapping[str, str]
     glob_filter: str | None = None  # pathGlobFilter: file names to read, e.g. *.avro
+    recursive: bool = True          # subfolders are read (Auto Loader); recursiveFileLookup=false only the top
+    modified_after: float | None = None
+    modified_before: float | None = None
+    failfast: bool = False          # mode FAILFAST: a malformed record fails the read
 
     @staticmethod
     def parse(options: Mapping[str, str]) -> CloudFilesOptions:
+        check_known(options)
         lowered = {k.lower(): v for k, v in options.items()}
         path = lowered.get("path")
         if not path:
             raise CloudFilesOptionError("cloudFiles needs a path: .load('<directory>').")
         fmt = lowered.get("cloudfiles.format", "").lower()
         if fmt not in FORMATS:
-            raise CloudFilesOptionError(f"cloudFiles.format must be one of json, csv, parquet, avro, binaryFile "
+            raise CloudFilesOptionError(f"cloudFiles.format must be one of json, csv, parquet, avro, text, binaryFile "
                                         f"locally; got '{fmt or '(missing)'}'.")
         mode = lowered.get("cloudfiles.schemaevolutionmode")
         if mode is not None and mode.lower() not in {m.lower() for m in MODES}:
             raise CloudFilesOptionError(
                 f"cloudFiles.schemaEvolutionMode must be one of {', '.join(MODES)}; got '{mode}'.")
+        parse_mode = lowered.get("mode", "PERMISSIVE").upper()
+        if parse_mode not in ("PERMISSIVE", "FAILFAST"):
+            raise CloudFilesOptionError(f"mode '{parse_mode}' is not supported locally: malformed records are "
+                                        "rescued (PERMISSIVE) or fail the read (FAILFAST), never dropped.")
+        encoding = lowered.get("encoding", "UTF-8")
+        if encoding.upper().replace("_", "-") not in ("UTF-8", "UTF8"):
+            raise CloudFilesOptionError(f"encoding '{encoding}' is not supported locally; files are read as UTF-8.")
         max_bytes = lowered.get("cloudfiles.maxbytespertrigger")
         location = lowered.get("cloudfiles.schemalocation")
         state = lowered.get("cloudfiles.statelocation")
@@ -78,7 +144,7 @@ class CloudFilesOptions:
             schema_hints=lowered.get("cloudfiles.schemahints"),
             evolution_mode={m.lower(): m for m in MODES}[mode.lower()] if mode else None,
             rescued_column=lowered.get("rescueddatacolumn") or lowered.get("cloudfiles.rescueddatacolumn"),
-            infer_column_types=_bool(lowered, "cloudfiles.infercolumntypes", False),
+            infer_column_types=_bool(lowered, "cloudfiles.infercolumntypes", _bool(lowered, "inferschema", False)),
             include_existing_files=_bool(lowered, "cloudfiles.includeexistingfiles", True),
             max_files=int(lowered.get("cloudfiles.maxfilespertrigger", "1000")),
             max_bytes=_size(max_bytes) if max_bytes else None,
@@ -88,6 +154,10 @@ class CloudFilesOptions:
             delimiter=lowered.get("sep") or lowered.get("delimiter") or ",",
             reader_options=lowered,
             glob_filter=lowered.get("pathglobfilter"),
+            recursive=_bool(lowered, "recursivefilelookup", True),
+            modified_after=_instant("modifiedAfter", lowered.get("modifiedafter")),
+            modified_before=_instant("modifiedBefore", lowered.get("modifiedbefore")),
+            failfast=parse_mode == "FAILFAST",
         )
 
     @property
@@ -104,3 +174,9 @@ class CloudFilesOptions:
             return self.rescued_column
         mode = self.effective_mode(schema_given)
         return RESCUED if (mode == "rescue" or (not schema_given and mode == "addNewColumns")) else None
+
+    def admits(self, mtime_ms: int) -> bool:
+        """modifiedAfter / modifiedBefore."""
+        seconds = mtime_ms / 1000
+        return ((self.modified_after is None or seconds > self.modified_after)
+                and (self.modified_before is None or seconds < self.modified_before))

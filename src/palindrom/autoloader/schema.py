@@ -78,7 +78,7 @@ def _merge_all(types: list[T.DataType]) -> T.DataType:
 
 def infer(options: CloudFilesOptions) -> T.StructType:
     """Infer a schema from up to 50 files / 1000 records (json/csv: strings unless inferColumnTypes)."""
-    files = discovery.list_files(options.path, options.glob_filter)[:SAMPLE_FILES]
+    files = discovery.listed(options)[:SAMPLE_FILES]
     struct = T.StructType([])
     typed = options.infer_column_types
     for entry in files:
@@ -174,6 +174,8 @@ def resolve(options: CloudFilesOptions) -> tuple[T.StructType, bool]:
     """The data columns of the stream and whether they were given by the user."""
     if options.format == "binaryfile":
         return BINARY_FILE, True
+    if options.format == "text" and not options.user_schema:
+        return T.StructType([T.StructField("value", T.StringType(), True)]), True
     if options.user_schema:
         text = options.user_schema.strip()
         given = T.StructType.fromJson(json.loads(text)) if text.startswith("{") else parse_struct(text)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pyarrow as pa
 from pyspark.sql import types as T
-from pyspark.sql.datasource import DataSource, DataSourceStreamReader, InputPartition
+from pyspark.sql.datasource import DataSource, DataSourceReader, DataSourceStreamReader, InputPartition
 from pyspark.sql.streaming.datasource import (
     ReadAllAvailable,
     ReadLimit,
@@ -23,7 +23,7 @@ from pyspark.sql.streaming.datasource import (
 from pyspark.sql.types import StructType
 
 from palindrom.autoloader import coerce, decode, schema
-from palindrom.autoloader.discovery import FileEntry, Manifest, list_files
+from palindrom.autoloader.discovery import FileEntry, Manifest, listed
 from palindrom.autoloader.options import METADATA, CloudFilesOptionError, CloudFilesOptions
 
 
@@ -47,13 +47,33 @@ class CloudFilesDataSource(DataSource):
     def streamReader(self, schema: StructType) -> DataSourceStreamReader:
         return CloudFilesStreamReader(self._options(), schema)
 
-    def reader(self, schema: StructType) -> Any:
-        raise CloudFilesOptionError("cloudFiles is a streaming source: use spark.readStream.format('cloudFiles').")
+    def reader(self, schema: StructType) -> DataSourceReader:
+        """A batch read: every file under the path, read again each time (``read_files`` in a
+        materialized view, or a stream the runtime recomputes in full)."""
+        return CloudFilesBatchReader(self._options(), schema)
 
 
 @dataclass(frozen=True)
 class FilePartition(InputPartition):
     entry: FileEntry
+
+
+def read_file(options: CloudFilesOptions, output_schema: StructType, entry: FileEntry) -> Iterator[pa.RecordBatch]:
+    yield from coerce.batches(FileRows(options, output_schema, entry), output_schema)
+
+
+class CloudFilesBatchReader(DataSourceReader):
+    def __init__(self, options: CloudFilesOptions, output_schema: StructType) -> None:
+        self.options = options
+        self.output_schema = output_schema
+
+    def partitions(self) -> list[InputPartition]:
+        return [FilePartition(entry) for entry in listed(self.options)]
+
+    def read(self, partition: InputPartition) -> Iterator[pa.RecordBatch]:
+        if not isinstance(partition, FilePartition):
+            raise TypeError(f"unexpected partition {partition!r}")
+        yield from read_file(self.options, self.output_schema, partition.entry)
 
 
 class CloudFilesStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
@@ -67,9 +87,12 @@ class CloudFilesStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow
         self._manifest: Manifest | None = None
         self._available_now: set[str] | None = None
 
+    def _listed(self) -> list[FileEntry]:
+        return listed(self.options)
+
     def prepareForTriggerAvailableNow(self) -> None:
         """An update reads the files present when it starts; later arrivals wait for the next one."""
-        self._available_now = {e.path for e in list_files(self.options.path, self.options.glob_filter)}
+        self._available_now = {e.path for e in self._listed()}
 
     # -- offsets -----------------------------------------------------------------------------------
     def _manifest_for(self, offset: dict[str, Any]) -> Manifest:
@@ -80,7 +103,7 @@ class CloudFilesStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow
     def initialOffset(self) -> dict[str, Any]:
         manifest = Manifest.create(self.state_location)
         if not self.options.include_existing_files:
-            manifest.append(list_files(self.options.path, self.options.glob_filter))  # seq 0: seen at start, never read
+            manifest.append(self._listed())  # seq 0: seen at start, never read
         self._manifest = manifest
         return {"log": manifest.directory.name, "seq": 0}
 
@@ -92,7 +115,7 @@ class CloudFilesStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow
     def latestOffset(self, start: dict[str, Any], limit: ReadLimit) -> dict[str, Any]:
         manifest = self._manifest_for(start)
         pending = [manifest.by_seq[s] for s in sorted(manifest.by_seq) if s > start["seq"]]
-        fresh = [e for e in list_files(self.options.path, self.options.glob_filter) if e.path not in manifest.entries
+        fresh = [e for e in self._listed() if e.path not in manifest.entries
                  and (self._available_now is None or e.path in self._available_now)]
         admitted: list[FileEntry] = []
         total_bytes = 0
@@ -120,7 +143,7 @@ class CloudFilesStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow
         if self._manifest is None:
             return None
         manifest = self._manifest
-        listed = list_files(self.options.path, self.options.glob_filter)
+        listed = self._listed()
         waiting = sum(1 for e in listed if e.path not in manifest.entries)
         return {"log": manifest.directory.name, "seq": manifest.last_seq + waiting}
 
@@ -135,8 +158,7 @@ class CloudFilesStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow
     def read(self, partition: InputPartition) -> Iterator[pa.RecordBatch]:
         if not isinstance(partition, FilePartition):
             raise TypeError(f"unexpected partition {partition!r}")
-        rows = FileRows(self.options, self.output_schema, partition.entry)
-        yield from coerce.batches(rows, self.output_schema)
+        yield from read_file(self.options, self.output_schema, partition.entry)
 
 
 class FileRows:
@@ -165,7 +187,8 @@ class FileRows:
             yield self._binary_file()
             return
         names = {f.name for f in self.data_fields}
-        for record in decode.records(self.path, self.options):
+        positional = [f.name for f in self.data_fields] if self.schema_given else None
+        for record in decode.records(self.path, self.options, positional):
             row: dict[str, Any] = {}
             rescued: dict[str, Any] = {}
             if record.values is None:

@@ -79,6 +79,9 @@ def materialized_view(query_function: QueryFunction | None = None, **kwargs: Any
     return _dataset("materialized_view", query_function, **kwargs)
 
 
+create_table = table  # the name of @dlt.table in DLT's first releases
+
+
 def view(query_function: QueryFunction | None = None, *, name: str | None = None,
          comment: str | None = None, spark_conf: dict[str, str] | None = None) -> Any:
     """``@dlt.view``: a pipeline-scoped view, never persisted."""

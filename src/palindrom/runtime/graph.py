@@ -127,7 +127,7 @@ class _Definition:
 
 class LocalGraphRegistry(SparkConnectGraphElementRegistry):
     def __init__(self, spark: SparkSession, dataflow_graph_id: str, state_dir: Path, database: str,
-                 update_started: Any = None) -> None:
+                 update_started: Any = None, local_paths: dict[str, str] | None = None) -> None:
         super().__init__(spark, dataflow_graph_id)
         self._state_dir = state_dir
         self._database = database
@@ -136,6 +136,9 @@ class LocalGraphRegistry(SparkConnectGraphElementRegistry):
         self._cdc: dict[str, str] = {}  # CDC flow name -> its target
         self._feeds: dict[str, bool] = {}  # flow -> whether its hidden result is recomputed this update
         self._update_started = update_started
+        # Paths as they are on Databricks (/Volumes/..., /databricks-datasets/..., s3://...) -> local
+        # folders, longest prefix first (palindrom.local_paths).
+        self._local_paths = sorted((local_paths or {}).items(), key=lambda item: -len(item[0]))
         self._sql: list[tuple[str, Path]] = []
         self._table_expectations: dict[str, list[expectations.Expectation]] = {}
         self._once: set[str] = set()
@@ -346,7 +349,17 @@ class LocalGraphRegistry(SparkConnectGraphElementRegistry):
         plan.redirect_table_reads(relation, lambda identifier, _: self._local_identifier(identifier))
         for sql in plan.sql_relations(relation):
             sql.query = sqltext.without_live(sql.query)
+        if self._local_paths:
+            plan.rewrite_paths(relation, self._local_path)
+            for sql in plan.sql_relations(relation):
+                sql.query = sqltext.map_file_paths(sql.query, self._local_path)
         self._inject_cloud_files_options(flow_name, relation, wants_metadata)
+
+    def _local_path(self, path: str) -> str:
+        for prefix, local in self._local_paths:
+            if path.startswith(prefix):
+                return local.rstrip("/") + "/" + path[len(prefix):].lstrip("/")
+        return path
 
     def _prepare_for_analysis(self, relation: Any) -> None:
         flow = self._defining[-1] if self._defining else "analysis"

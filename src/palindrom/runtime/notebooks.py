@@ -24,6 +24,11 @@ def python_source(source: str) -> str:
     return _MAGIC.sub(lambda m: "# (notebook magic line, ignored in a pipeline)", source)
 
 
+_CELL = re.compile(r"^\s*--\s*COMMAND -{5,}\s*$", re.M)
+
+
 def sql_source(source: str) -> str:
-    """The notebook's SQL, line numbers kept."""
-    return _MAGIC.sub(lambda m: "-- (notebook magic line, ignored in a pipeline)", source)
+    """The notebook's SQL, line numbers kept; a cell boundary ends a statement, as in a notebook."""
+    if not is_notebook(source):
+        return source
+    return _CELL.sub(";", _MAGIC.sub(lambda m: "-- (notebook magic line, ignored in a pipeline)", source))

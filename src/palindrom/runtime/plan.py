@@ -109,6 +109,19 @@ def defer_eager(relation: Message) -> int:
     return len(nodes)
 
 
+def rewrite_paths(relation: Message, local: Callable[[str], str]) -> None:
+    """Map the paths of every file-based read (``load(path)``, ``option("path", ...)``)."""
+    for read in _reads(relation):
+        if read.WhichOneof("read_type") != "data_source":
+            continue
+        source = read.data_source
+        mapped = [local(p) for p in source.paths]
+        del source.paths[:]
+        source.paths.extend(mapped)
+        for key in [k for k in source.options if k.lower() == "path"]:
+            source.options[key] = local(source.options[key])
+
+
 def redirect_table_reads(relation: Message, redirect: Callable[[str, bool], str | None]) -> int:
     """Point reads of named tables elsewhere: ``redirect(identifier, is_streaming)`` returns the
     new identifier, or None to keep the read as it is. Returns how many reads were changed."""

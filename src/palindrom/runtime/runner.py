@@ -133,7 +133,8 @@ def run_update(spark: SparkSession, spec: PipelineSpec, storage: Path, options: 
                                      sql_conf=engine_conf(spec.configuration))
     state_dir = storage / "pipelines" / spec.name
     started = dt.datetime.now(dt.UTC)
-    registry = LocalGraphRegistry(spark, graph_id, state_dir, spec.database, update_started=started)
+    registry = LocalGraphRegistry(spark, graph_id, state_dir, spec.database, update_started=started,
+                                  local_paths=spec.local_paths())
     info = loader.load(spark, registry, spec.source_files(), graph_id, spec.root, spec.configuration)
     write_graph(state_dir, info)
     if info.private:

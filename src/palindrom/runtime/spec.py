@@ -28,6 +28,8 @@ import yaml
 
 SPEC_FILE = "pipeline.yml"
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+LOCAL_PATHS_KEY = "palindrom.local_paths"
+_PLACEHOLDER = re.compile(r"\{(repo|storage|pipeline_dir)\}")
 
 
 class ConfigurationError(ValueError):
@@ -45,6 +47,19 @@ class PipelineSpec:
     uses: tuple[str, ...] = ()
     tests: tuple[str, ...] = ()
 
+    def local_paths(self) -> dict[str, str]:
+        """``palindrom.local_paths``: ``<path on Databricks>=<local folder>`` pairs, separated by ``;``,
+        so file reads written for a workspace (``/Volumes/...``) read local folders unchanged."""
+        pairs: dict[str, str] = {}
+        for item in self.configuration.get(LOCAL_PATHS_KEY, "").split(";"):
+            if not item.strip():
+                continue
+            prefix, separator, local = item.partition("=")
+            if not separator or not prefix.strip() or not local.strip():
+                raise ConfigurationError(f"{LOCAL_PATHS_KEY}: '{item}' is not <path on Databricks>=<local folder>.")
+            pairs[prefix.strip()] = local.strip()
+        return pairs
+
     def source_files(self) -> list[Path]:
         files: list[Path] = []
         for pattern in self.libraries:
@@ -59,12 +74,20 @@ class PipelineSpec:
         return list(dict.fromkeys(files))
 
 
-def repo_root() -> Path:
-    here = Path.cwd().resolve()
-    for candidate in (here, *here.parents):
-        if (candidate / "pipelines").is_dir() and (candidate / "pyproject.toml").is_file():
-            return candidate
-    return here
+def _is_repo(folder: Path) -> bool:
+    return (folder / "pipelines").is_dir() and (folder / "conf").is_dir() and (folder / "pyproject.toml").is_file()
+
+
+def repo_root(start: Path | None = None) -> Path:
+    """The pipeline repository: the first folder up from ``start`` (else the working directory)
+    with pipelines/, conf/ and pyproject.toml; else the repository this package runs from."""
+    for origin in ([start] if start else []) + [Path.cwd()]:
+        here = origin.resolve()
+        for candidate in (here, *here.parents):
+            if _is_repo(candidate):
+                return candidate
+    package_repo = Path(__file__).resolve().parents[3]
+    return package_repo if _is_repo(package_repo) else Path.cwd().resolve()
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -90,9 +113,9 @@ def prefixed(configuration: Mapping[str, str], prefix: str) -> dict[str, str]:
     return {k.removeprefix(prefix): v for k, v in configuration.items() if k.startswith(prefix)}
 
 
-def environment_settings(env: str) -> dict[str, Any]:
+def environment_settings(env: str, repo: Path | None = None) -> dict[str, Any]:
     """The whole of ``conf/<env>.yml``; ConfigurationError naming the known ones if absent."""
-    conf_dir = repo_root() / "conf"
+    conf_dir = (repo or repo_root()) / "conf"
     env_file = conf_dir / f"{env}.yml"
     if not env_file.is_file():
         known = sorted(p.stem for p in conf_dir.glob("*.yml"))
@@ -100,10 +123,11 @@ def environment_settings(env: str) -> dict[str, Any]:
     return _read_yaml(env_file)
 
 
-def environment_configuration(env: str) -> dict[str, str]:
+def environment_configuration(env: str, repo: Path | None = None) -> dict[str, str]:
     """The ``configuration`` of ``conf/<env>.yml``; ConfigurationError naming the known ones if absent."""
-    settings = environment_settings(env)
-    return _str_map(repo_root() / "conf" / f"{env}.yml", "configuration", settings.get("configuration"))
+    repo = repo or repo_root()
+    settings = environment_settings(env, repo)
+    return _str_map(repo / "conf" / f"{env}.yml", "configuration", settings.get("configuration"))
 
 
 def pipeline_names() -> list[str]:
@@ -132,6 +156,7 @@ def resolve(target: str | None, env: str, storage: Path) -> PipelineSpec:
             raise ConfigurationError(f"Unknown pipeline '{target}'. Pipelines in this repo: "
                                      f"{', '.join(known) or 'none'}; or pass a path to a folder of pipeline files.")
     candidate = candidate.resolve()
+    repo = repo_root(candidate)
     if candidate.is_file():
         root, data, libraries = candidate.parent, {}, [candidate.name]
     else:
@@ -143,9 +168,10 @@ def resolve(target: str | None, env: str, storage: Path) -> PipelineSpec:
     database = str(data.get("database") or re.sub(r"\W", "_", name).lower())
     if not _NAME.match(database):
         raise ConfigurationError(f"Database name '{database}' is not a valid identifier.")
-    conf = {**environment_configuration(env), **_str_map(root / SPEC_FILE, "configuration", data.get("configuration"))}
+    conf = {**environment_configuration(env, repo),
+            **_str_map(root / SPEC_FILE, "configuration", data.get("configuration"))}
     values = {"repo": str(repo), "storage": str(storage.resolve()), "pipeline_dir": str(root)}
-    conf = {k: v.format(**values) for k, v in conf.items()}
+    conf = {k: _PLACEHOLDER.sub(lambda m: values[m.group(1)], v) for k, v in conf.items()}
     spec_path = root / SPEC_FILE
     pipeline = PipelineSpec(name=name, root=root, database=database, libraries=list(libraries), configuration=conf,
                             domain=str(data.get("domain") or ""), uses=_str_list(spec_path, "uses", data.get("uses")),

@@ -176,6 +176,7 @@ class QueryRewriter:
             key = arg[0].name
             options[_READ_FILES_OPTIONS.get(key.lower(), key)] = self._literal(arg[2:])
         options.setdefault("cloudFiles.format", "")
+        options.setdefault("cloudFiles.inferColumnTypes", "true")  # read_files infers types by default
         if not options["cloudFiles.format"]:
             raise SqlPipelineError(self.location, "read_files needs format => '<json|csv|parquet|avro|...>' locally.")
         return FilesRead(self._literal(args[0]), options, False)

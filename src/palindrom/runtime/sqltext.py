@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 # -- lexing --------------------------------------------------------------------------------------
@@ -124,5 +125,23 @@ def without_live(query: str) -> str:
                 and (index == 0 or toks[index - 1].text != "."):
             out.append(query[position:tok.start])
             position = toks[index + 1].end
+    out.append(query[position:])
+    return "".join(out)
+
+
+_FILE_FORMATS = ("JSON", "CSV", "PARQUET", "TEXT", "AVRO", "ORC", "BINARYFILE")
+
+
+def map_file_paths(query: str, local: Callable[[str], str]) -> str:
+    """Paths of ``json.`/path``` style file queries mapped with ``local``."""
+    toks, out, position = tokens(query), [], 0
+    for index, tok in enumerate(toks[:-2]):
+        if tok.is_word(*_FILE_FORMATS) and toks[index + 1].text == "." and toks[index + 2].kind == "ident":
+            path = toks[index + 2].name
+            mapped = local(path)
+            if mapped != path:
+                out.append(query[position:toks[index + 2].start])
+                out.append("`" + mapped.replace("`", "``") + "`")
+                position = toks[index + 2].end
     out.append(query[position:])
     return "".join(out)
