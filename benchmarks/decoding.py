@@ -30,7 +30,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from palindrom.avro import values, wire
-from palindrom.avro.payloads import PAYLOAD, PayloadDecoder
+from palindrom.ingest.payloads import PAYLOAD, PayloadDecoder
 from palindrom.kafka.producer import AvroSerializer
 from palindrom.registry.local import LocalRegistry
 from palindrom.runtime import server

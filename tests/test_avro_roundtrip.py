@@ -15,7 +15,7 @@ from pyspark.sql import types as T
 
 from palindrom.autoloader.source import CloudFilesDataSource
 from palindrom.avro import wire
-from palindrom.avro.payloads import PayloadDecoder
+from palindrom.ingest.payloads import PayloadDecoder
 from palindrom.registry.local import LocalRegistry
 
 KAFKA = T.StructType([

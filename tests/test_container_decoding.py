@@ -9,8 +9,8 @@ from pathlib import Path
 
 import fastavro
 
-from palindrom.avro.containers import ContainerDecoder, split
 from palindrom.ingest.bronze import FILE_COLUMNS
+from palindrom.ingest.containers import ContainerDecoder, split
 
 V1 = {"type": "record", "name": "Ping", "namespace": "t", "fields": [{"name": "id", "type": "long"}]}
 V2 = {**V1, "fields": [*V1["fields"], {"name": "note", "type": ["null", "string"], "default": None}]}

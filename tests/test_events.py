@@ -16,7 +16,7 @@ from conftest import cli, rows
 EVENTS = 2500
 
 
-PER_FILE = "SELECT source_file, count(*) FROM app.events_app_bronze_actions GROUP BY 1"
+PER_FILE = "SELECT source_file, count(*) FROM app.events_app_bronze_actions WHERE decode_error IS NULL GROUP BY 1"
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +56,11 @@ def combined(manifests: list[dict[str, Any]]) -> dict[str, Any]:
 
 def count(spark, table: str) -> int:  # type: ignore[no-untyped-def]
     return int(rows(spark, f"SELECT count(*) FROM app.{table}")[0][0])
+
+
+def decoded(spark, table: str) -> int:  # type: ignore[no-untyped-def]
+    """Bronze rows that are decoded records (bronze also keeps what it could not decode)."""
+    return int(rows(spark, f"SELECT count(*) FROM app.{table} WHERE decode_error IS NULL")[0][0])
 
 
 def read_landed(landing: Path, manifest: dict[str, Any], artifact: str) -> list[dict[str, Any]]:
@@ -102,10 +107,13 @@ def test_every_table_holds_what_the_manifest_says(spark, landed):
     actions, uploads = manifest["expected"]["app_event"], manifest["expected"]["media_upload"]
     dead = {r[0]: (r[1], r[2]) for r in rows(spark, "SELECT artifact, count(*), sum(records) "
                                                     "FROM app.events_app_bronze_dead_letter GROUP BY artifact")}
-    assert count(spark, "events_app_bronze_actions") == actions["bronze"]
+    assert decoded(spark, "events_app_bronze_actions") == actions["bronze"]
     assert dead["app_event"] == (actions["dead_letter_rows"], actions["dead_letter_records"])
-    assert count(spark, "events_app_bronze_actions") + dead["app_event"][1] == manifest["records"]["app_event"]
-    assert count(spark, "events_app_bronze_uploads") == uploads["bronze"] == manifest["records"]["media_upload"]
+    assert decoded(spark, "events_app_bronze_actions") + dead["app_event"][1] == manifest["records"]["app_event"]
+    assert decoded(spark, "events_app_bronze_uploads") == uploads["bronze"] == manifest["records"]["media_upload"]
+    # Bronze keeps what it could not decode too, as rows with their bytes: the dead letters are read from it.
+    assert rows(spark, "SELECT count(*), sum(records) FROM app.events_app_bronze_actions "
+                       "WHERE decode_error IS NOT NULL") == [dead["app_event"]]
     assert "media_upload" not in dead
     reasons = [r[0] for r in rows(spark, "SELECT reason FROM app.events_app_bronze_dead_letter ORDER BY reason")]
     assert ["damaged or truncated block" in r for r in reasons] == [True, True, False, False]
@@ -164,7 +172,8 @@ def test_second_run_reads_only_new_files_and_removes_duplicates_across_runs(spar
     # batch 2 re-sent events of batch 1: they are in bronze twice and in silver at most once (the
     # defective ones of them are in the quarantine or dropped, as their originals were)
     assert manifest["duplicates_across_runs"] > 0
-    resent_ids = ("SELECT lower(trim(event_id)) FROM app.events_app_bronze_actions GROUP BY 1 "
+    resent_ids = ("SELECT lower(trim(event_id)) FROM app.events_app_bronze_actions WHERE decode_error IS NULL "
+                  "GROUP BY 1 "
                   "HAVING bool_or(source_file LIKE '%batch-0001%') AND bool_or(source_file LIKE '%batch-0002%')")
     resent = {r[0] for r in rows(spark, resent_ids)}
     assert len(resent) == manifest["duplicates_across_runs"]
@@ -245,3 +254,28 @@ def test_gold_equals_an_independent_computation(spark, landed):
                               sum(u["size_bytes"] for u in us) / len(us)) for key, us in uploads.items()}
     assert gold(spark, "SELECT CAST(upload_date AS STRING), media_type, uploads, uploaders, total_bytes, max_bytes, "
                        "total_duration_ms, avg_bytes FROM app.events_app_gold_media_upload_stats") == expected_uploads
+
+
+def test_each_landed_file_is_decoded_once_and_silver_reads_bronze(landed):
+    """Every Auto Loader read keeps a manifest of the files it admitted: across all the pipeline's
+    flows, each landed file was admitted (read and decoded) by exactly one, bronze's."""
+    landing, manifest, _ = landed
+    state = landing.parents[1] / "pipelines" / "events"
+    admitted: Counter[str] = Counter()
+    readers: defaultdict[str, set[str]] = defaultdict(set)
+    for files in state.glob("autoloader/*/*/state/*/files.jsonl"):
+        flow = files.relative_to(state / "autoloader").parts[0]
+        for line in files.read_text().splitlines():
+            entry = json.loads(line)
+            if entry["seq"]:
+                admitted[entry["path"]] += 1
+                readers[entry["path"]].add(flow)
+    landed_files = {str(p.resolve()) for p in landing.glob("*/*.avro")}
+    assert set(admitted) == landed_files and len(landed_files) == len(manifest["files"])
+    assert set(admitted.values()) == {1}
+    assert {flow for flows in readers.values() for flow in flows} == {
+        "events_app_bronze_actions_from_files", "events_app_bronze_uploads"}
+    graph = json.loads((state / "graph.json").read_text())
+    assert "events_app_bronze_actions" in graph["flows"]["events_app_silver_actions_checked"]["inputs"]
+    assert "events_app_bronze_uploads" in graph["flows"]["events_app_silver_uploads_checked"]["inputs"]
+    assert "events_app_silver_actions" in graph["flows"]["events_app_gold_user_daily_activity"]["inputs"]

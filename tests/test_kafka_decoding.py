@@ -18,8 +18,8 @@ from fakes.apicurio import FakeApicurio
 from test_avro_roundtrip import KAFKA
 
 from palindrom.autoloader.source import CloudFilesDataSource
-from palindrom.avro import payloads
-from palindrom.avro.payloads import PayloadDecoder
+from palindrom.ingest import payloads
+from palindrom.ingest.payloads import PayloadDecoder
 from palindrom.kafka.producer import AvroSerializer
 from palindrom.kafka.source import kafka_options
 from palindrom.registry.local import LocalRegistry

@@ -117,10 +117,13 @@ def test_expectation_actions_counts_and_event_log(spark, runs):
     assert readings["data_quality"]["dropped_records"] == 3  # ids 4, 0, -1: each counted once
     assert json.loads(progress["readings_by_sensor"])["data_quality"]["dropped_records"] == 2
     assert json.loads(progress["readings_quarantine"])["metrics"] == {"num_output_rows": 2}
-    assert set(progress) == {"readings", "readings_quarantine", "readings_by_sensor", "readings_by_sensor_quarantine"}
+    # guarded_table computes each dataset once into a private table the dataset and its quarantine read
+    assert json.loads(progress["readings_checked"])["metrics"] == {"num_output_rows": 9}
+    assert set(progress) == {"readings", "readings_quarantine", "readings_by_sensor", "readings_by_sensor_quarantine",
+                             "readings_checked", "readings_by_sensor_checked"}
     assert rows(spark, f"SELECT event_type, count(*) FROM {db}.event_log WHERE event_type <> 'flow_progress' "
                        f"AND origin.update_id = '{first}' GROUP BY 1 ORDER BY 1") == [
-        ("create_update", 1), ("flow_definition", 4), ("update_progress", 2)]
+        ("create_update", 1), ("flow_definition", 6), ("update_progress", 2)]
     # The second update: only 2.json's rows, and the materialized view recomputed over all.
     assert rows(spark, QUALITY_QUERY.format(db=db, update=runs.updates[1])) == [
         ("readings", "id_positive", 2, 1),
@@ -183,8 +186,9 @@ def test_quality_summary_in_the_terminal(spark, runs):
     flows = {line.split()[0]: line.split()[1:] for line in out.splitlines() if line.startswith("  readings")
              and len(line.split()) == 3}
     quarantined = ["0", "0"] if _quarantine_completed_in_failed_update(spark, runs) else ["1", "0"]
-    assert flows == {"readings": ["2", "1"], "readings_quarantine": quarantined,
-                     "readings_by_sensor": ["2", "1"], "readings_by_sensor_quarantine": ["1", "0"]}
+    assert flows == {"readings": ["2", "1"], "readings_quarantine": quarantined, "readings_checked": ["2", "0"],
+                     "readings_by_sensor": ["2", "1"], "readings_by_sensor_quarantine": ["1", "0"],
+                     "readings_by_sensor_checked": ["3", "0"]}
     assert "Quarantined rows per update (oldest first): 3, 2, 0" in out
 
 
@@ -236,7 +240,8 @@ def test_html_dashboard_renders_in_headless_chromium(spark, runs):
     assert list(bars("quarantine", "update").values()) == [3, 2, 0]
     quarantined = 0 if _quarantine_completed_in_failed_update(spark, runs) else 1
     assert bars("rows-per-flow", "flow") == {"readings": 2, "readings_quarantine": quarantined,
-                                            "readings_by_sensor": 2, "readings_by_sensor_quarantine": 1}
+                                            "readings_by_sensor": 2, "readings_by_sensor_quarantine": 1,
+                                            "readings_checked": 2, "readings_by_sensor_checked": 3}
     assert 'data-rule="readings.no_poison"' in dom and ">fail<" in dom
 
     shot = ARTIFACTS / "quality-dashboard.png"
@@ -385,7 +390,8 @@ def test_lakeview_dashboard_widgets_show_the_event_log(spark, runs):
                                                              runs.db)] == [3, 2, 0]
     flows = _widget_rows(spark, dashboard, widgets["rows_per_flow"], runs.db)
     assert {(r["flow_name"], r["sum(rows_written)"]) for r in flows if r["update_started"] == started[first]} == {
-        ("readings", 6), ("readings_quarantine", 2), ("readings_by_sensor", 1), ("readings_by_sensor_quarantine", 1)}
+        ("readings", 6), ("readings_quarantine", 2), ("readings_by_sensor", 1), ("readings_by_sensor_quarantine", 1),
+        ("readings_checked", 9), ("readings_by_sensor_checked", 3)}
 
 
 def test_fail_rule_on_a_materialized_view_keeps_its_previous_contents(spark, tmp_path):

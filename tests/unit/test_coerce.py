@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyspark.sql import types as T
 
-from palindrom.autoloader import coerce
+from palindrom.arrow import build
 
 UTC = dt.UTC
 stamps = st.datetimes(min_value=dt.datetime(1970, 1, 1), max_value=dt.datetime(2200, 1, 1),
@@ -46,8 +46,8 @@ def _expected(value: object, dtype: T.DataType) -> object:
 @settings(max_examples=80, deadline=None)
 @given(rows, st.integers(1, 7))
 def test_rows_round_trip_through_arrow_batches(records, batch_size):
-    coerced = [{name: coerce.coerce(row[name], SCHEMA[name].dataType) for name in SCHEMA.names} for row in records]
-    batches = list(coerce.batches(coerced, SCHEMA, size=batch_size))
+    coerced = [{name: build.coerce(row[name], SCHEMA[name].dataType) for name in SCHEMA.names} for row in records]
+    batches = list(build.batches(coerced, SCHEMA, size=batch_size))
     assert [b.num_rows for b in batches[:-1]] == [batch_size] * (len(batches) - 1)
     back = [row for batch in batches for row in batch.to_pylist()]
     assert back == [{n: _expected(r[n], SCHEMA[n].dataType) for n in SCHEMA.names} for r in records]
@@ -66,7 +66,7 @@ def test_rows_round_trip_through_arrow_batches(records, batch_size):
     (False, T.StringType(), "false"),
 ])
 def test_conversions(value, dtype, expected):
-    assert coerce.coerce(value, dtype) == expected
+    assert build.coerce(value, dtype) == expected
 
 
 @pytest.mark.parametrize(("value", "dtype", "reason"), [
@@ -82,8 +82,8 @@ def test_conversions(value, dtype, expected):
     (b"\x00", T.StringType(), "binary value"),
 ])
 def test_mismatches_say_why(value, dtype, reason):
-    with pytest.raises(coerce.Mismatch, match=reason):
-        coerce.coerce(value, dtype)
+    with pytest.raises(build.Mismatch, match=reason):
+        build.coerce(value, dtype)
 
 
 def test_a_checked_column_is_converted_per_batch_and_misfits_are_handed_to_repair():
@@ -97,7 +97,7 @@ def test_a_checked_column_is_converted_per_batch_and_misfits_are_handed_to_repai
         repaired.append((row, columns["payload"][row], reason))
         columns["error"][row] = f"misfit: {reason}"
 
-    builder = coerce.BatchBuilder(schema, checked="payload", repair=repair)
+    builder = build.BatchBuilder(schema, checked="payload", repair=repair)
     for payload in ({"n": 1, "tags": {"a": "b"}}, {"n": 2**40, "tags": {}}, None, {"n": 3, "tags": None}):
         builder.add({"payload": payload, "error": None})
     batch = builder.flush().to_pylist()
@@ -105,7 +105,7 @@ def test_a_checked_column_is_converted_per_batch_and_misfits_are_handed_to_repai
     assert [r["error"] for r in batch] == [None, "misfit: " + repaired[0][2], None, None]
     assert repaired[0][:2] == (1, {"n": 2**40, "tags": {}})     # repair sees the value before it is cleared
     # Without repair a misfit is not dropped quietly: the batch fails.
-    strict = coerce.BatchBuilder(schema, checked="payload")
+    strict = build.BatchBuilder(schema, checked="payload")
     strict.add({"payload": {"n": "x", "tags": None}, "error": None})
-    with pytest.raises(coerce.Mismatch):
+    with pytest.raises(build.Mismatch):
         strict.flush()

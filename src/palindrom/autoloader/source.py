@@ -22,7 +22,8 @@ from pyspark.sql.streaming.datasource import (
 )
 from pyspark.sql.types import StructType
 
-from palindrom.autoloader import coerce, decode, schema
+from palindrom.arrow import build
+from palindrom.autoloader import decode, schema
 from palindrom.autoloader.discovery import FileEntry, Manifest, listed
 from palindrom.autoloader.options import METADATA, CloudFilesOptionError, CloudFilesOptions
 
@@ -59,7 +60,7 @@ class FilePartition(InputPartition):
 
 
 def read_file(options: CloudFilesOptions, output_schema: StructType, entry: FileEntry) -> Iterator[pa.RecordBatch]:
-    yield from coerce.batches(FileRows(options, output_schema, entry), output_schema)
+    yield from build.batches(FileRows(options, output_schema, entry), output_schema)
 
 
 class CloudFilesBatchReader(DataSourceReader):
@@ -197,8 +198,8 @@ class FileRows:
                 for field in self.data_fields:
                     value = record.values.get(field.name)
                     try:
-                        row[field.name] = coerce.coerce(value, field.dataType)
-                    except coerce.Mismatch:
+                        row[field.name] = build.coerce(value, field.dataType)
+                    except build.Mismatch:
                         rescued[field.name] = value
                 unknown = {k: v for k, v in record.values.items() if k not in names}
                 if unknown:
@@ -236,10 +237,10 @@ class FileRows:
 
     def _rescue(self, row: dict[str, Any], rescued: dict[str, Any], record: decode.Record) -> None:
         if self.rescue is not None:
-            row[self.rescue] = coerce.to_json({**rescued, "_file_path": self.metadata["file_path"]})
+            row[self.rescue] = build.to_json({**rescued, "_file_path": self.metadata["file_path"]})
             return
         self.problems.append({"file": self.entry.path, "position": record.position,
-                              "fields": coerce.to_json(rescued)})
+                              "fields": build.to_json(rescued)})
 
     def _report(self) -> None:
         """Without a rescued-data column, values that could not be kept are written to a per-file

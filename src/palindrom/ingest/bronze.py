@@ -1,7 +1,9 @@
 """Bronze ingestion plumbing the pipeline files call: landed Avro files and Kafka messages, decoded
-with the registry's schemas into one shape, split into accepted rows and dead letters.
+once with the registry's schemas into one shape. Bronze keeps every record as received: a record
+that could not be decoded is a row too, with its bytes, so the dead-letter table and silver both
+read bronze and nothing is decoded twice.
 
-Every decoded stream has the reader schema's fields plus the ingest metadata:
+Every bronze row has the reader schema's fields plus:
 
 =====================  ===================================================================
 source_file            the landed file (null for Kafka)
@@ -11,10 +13,10 @@ ingested_at            when the pipeline read it
 writer_schema_id       the writer schema's registry globalId (Kafka: the id its framing carries)
 writer_schema_version  the writer schema's registry version
 rescued_data           JSON of writer fields the reader schema lacks, else null
+decode_error           why the bytes could not be decoded (null for decoded records)
+raw_value              the bytes that could not be decoded (null for decoded records)
+records                how many records a row stands for (1; a damaged part's count, when known)
 =====================  ===================================================================
-
-Dead letters keep ``raw_value`` (the bytes that could not be decoded), the same position and
-writer columns, ``records`` (how many records the bytes hold, when known) and ``reason``.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from palindrom.avro import containers, payloads
+from palindrom.avro import wire
+from palindrom.ingest import containers, payloads
 from palindrom.kafka import source as kafka
 from palindrom.registry import pipeline
 
@@ -31,16 +34,15 @@ LANDING_KEY = "palindrom.{pipeline}.landing_path"
 METADATA = ["source_file", "source_position", "kafka_topic", "kafka_partition", "kafka_offset", "ingested_at",
             "writer_schema_id", "writer_schema_version"]
 FILE_COLUMNS = T.StructType([T.StructField("path", T.StringType()), T.StructField("content", T.BinaryType())])
-DEAD_LETTER = ["artifact", *METADATA, "records", "raw_value", "reason"]
 
 
 def _null(kind: str) -> Column:
     return F.lit(None).cast(kind)
 
 
-def landed_files(spark: SparkSession, landing: str, group: str, artifact: str) -> DataFrame:
-    """Auto Loader over ``<landing>/<artifact>/`` (Avro container files read as bytes), decoded:
-    one row per record, or per undecodable part with ``decode_error`` set."""
+def landed(spark: SparkSession, landing: str, group: str, artifact: str) -> DataFrame:
+    """Auto Loader over ``<landing>/<artifact>/`` (Avro container files read as bytes), decoded: one
+    row per record, or per part of a file that could not be decoded."""
     configuration = pipeline.configuration(spark)
     registry_source, settings, environment, schemas = pipeline.source(configuration)
     reader = registry_source.latest(group, artifact)
@@ -51,52 +53,51 @@ def landed_files(spark: SparkSession, landing: str, group: str, artifact: str) -
              .select("path", "content"))
     decoded = decoder.decode(files, FILE_COLUMNS)
     return decoded.select(
-        F.col(containers.PAYLOAD), F.col("path").alias("source_file"),
+        f"{containers.PAYLOAD}.*", F.col("path").alias("source_file"),
         F.col(containers.POSITION).alias("source_position"), _null("string").alias("kafka_topic"),
         _null("int").alias("kafka_partition"), _null("long").alias("kafka_offset"),
         F.current_timestamp().alias("ingested_at"), F.col(containers.WRITER_ID).alias("writer_schema_id"),
         F.col(containers.WRITER_VERSION).alias("writer_schema_version"),
-        F.col(containers.RESCUED).alias("rescued_data"), F.col(containers.RECORDS).alias("records"),
-        F.col(containers.RAW).alias("raw_value"), F.col(containers.ERROR).alias("decode_error"))
+        F.col(containers.RESCUED).alias("rescued_data"), F.col(containers.ERROR).alias("decode_error"),
+        F.col(containers.RAW).alias("raw_value"), F.col(containers.RECORDS).alias("records"))
+
+
+def kafka_decoder(configuration: dict[str, str], group: str, artifact: str) -> payloads.PayloadDecoder:
+    """A decoder of the environment's wire format whose reader schema is the registry's latest version."""
+    registry_source, settings, environment, schemas = pipeline.source(configuration)
+    reader = registry_source.latest(group, artifact)
+    fmt = configuration.get(kafka.PREFIX + "wire_format", "apicurio3")
+    if fmt not in wire.WIRE_FORMATS:
+        raise ValueError(f"{kafka.PREFIX}wire_format must be one of {', '.join(wire.WIRE_FORMATS)}; got '{fmt}'.")
+    return payloads.PayloadDecoder(fmt, reader.content, tuple(sorted(settings.items())), environment, schemas,
+                                   group=group, artifact=artifact)
 
 
 def kafka_messages(spark: SparkSession, group: str, artifact: str) -> DataFrame:
     """The environment's Kafka topic (``palindrom.kafka.*``), decoded into the same shape."""
-    decoded = kafka.read_kafka(spark, kafka.configuration(spark), group, artifact)
+    configuration = kafka.configuration(spark)
+    decoded = kafka_decoder(configuration, group, artifact).decode(kafka.read_raw(spark, configuration),
+                                                                   kafka.KAFKA_COLUMNS)
+    failed = F.col(payloads.ERROR).isNotNull()
     return decoded.select(
-        F.col(payloads.PAYLOAD), _null("string").alias("source_file"), _null("long").alias("source_position"),
+        f"{payloads.PAYLOAD}.*", _null("string").alias("source_file"), _null("long").alias("source_position"),
         F.col("topic").alias("kafka_topic"), F.col("partition").alias("kafka_partition"),
         F.col("offset").alias("kafka_offset"), F.current_timestamp().alias("ingested_at"),
         F.col(payloads.SCHEMA_ID).alias("writer_schema_id"),
         F.col(payloads.SCHEMA_VERSION).alias("writer_schema_version"), _null("string").alias("rescued_data"),
-        F.lit(1).cast("long").alias("records"), F.col("value").alias("raw_value"),
-        F.col(payloads.ERROR).alias("decode_error"))
+        F.col(payloads.ERROR).alias("decode_error"), F.when(failed, F.col("value")).alias("raw_value"),
+        F.lit(1).cast("long").alias("records"))
 
 
-def accepted(decoded: DataFrame) -> DataFrame:
-    """The records as received: the reader schema's fields, then the ingest metadata."""
-    return decoded.where(F.col("decode_error").isNull()).select(
-        f"{containers.PAYLOAD}.*", *METADATA, "rescued_data")
+def decoded(bronze: DataFrame) -> DataFrame:
+    """The records bronze could decode: the reader schema's fields and the ingest metadata."""
+    return bronze.where(F.col("decode_error").isNull()).drop("decode_error", "raw_value", "records")
 
 
-def dead_letters(decoded: DataFrame, artifact: str) -> DataFrame:
-    return decoded.where(F.col("decode_error").isNotNull()).select(
+def dead_letters(bronze: DataFrame, artifact: str) -> DataFrame:
+    """What bronze could not decode: raw bytes, position, records held and the reason."""
+    return bronze.where(F.col("decode_error").isNotNull()).select(
         F.lit(artifact).alias("artifact"), *METADATA, "records", "raw_value", F.col("decode_error").alias("reason"))
-
-
-def received(spark: SparkSession, landing: str, group: str, artifact: str, with_kafka: bool) -> DataFrame:
-    """The accepted records of the landed files and, where the environment has one, the Kafka topic.
-
-    For silver's deduplication. On Spark Connect (local runs) a watermark or a deduplication over a
-    dataset of the same pipeline is analysed when the flow is defined, before that dataset exists,
-    and fails (TABLE_OR_VIEW_NOT_FOUND); over the sources themselves it is planned normally. So
-    silver decodes the sources with the same decoder as bronze instead of reading the bronze table:
-    the same records, which ``tests/test_events.py`` checks.
-    """
-    records = accepted(landed_files(spark, landing, group, artifact))
-    if with_kafka:
-        records = records.union(accepted(kafka_messages(spark, group, artifact)))  # same columns, same order
-    return records
 
 
 def landing_path(spark: SparkSession, pipeline_name: str) -> str:

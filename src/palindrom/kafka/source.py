@@ -1,4 +1,4 @@
-"""The bronze Kafka source on Databricks: Spark's Kafka source plus the registry-driven decoder.
+"""The bronze Kafka source on Databricks: Spark's Kafka source, configured per environment.
 
 Settings come from the pipeline configuration (``conf/<env>.yml``), keys ``palindrom.kafka.*``:
 ``bootstrap_servers``, ``topic``, ``wire_format`` (apicurio3|apicurio2|headers|confluent),
@@ -14,8 +14,6 @@ from collections.abc import Callable, Mapping
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
 
-from palindrom.avro import wire
-from palindrom.avro.payloads import PayloadDecoder
 from palindrom.registry import pipeline
 from palindrom.registry.auth import databricks_secret
 from palindrom.runtime import spec
@@ -77,20 +75,6 @@ def kafka_options(configuration: Mapping[str, str],
     return options
 
 
-def decoder_for(configuration: Mapping[str, str], group: str, artifact: str) -> PayloadDecoder:
-    """A decoder whose reader schema is the registry's latest version of the artifact."""
-    registry_source, registry, environment, schemas = pipeline.source(configuration)
-    reader = registry_source.latest(group, artifact)
-    fmt = configuration.get(PREFIX + "wire_format", "apicurio3")
-    if fmt not in wire.WIRE_FORMATS:
-        raise ValueError(f"{PREFIX}wire_format must be one of {', '.join(wire.WIRE_FORMATS)}; got '{fmt}'.")
-    return PayloadDecoder(fmt, reader.content, tuple(sorted(registry.items())), environment, schemas,
-                          group=group, artifact=artifact)
-
-
-def read_kafka(spark: SparkSession, configuration: Mapping[str, str], group: str,
-               artifact: str) -> DataFrame:
-    """Kafka messages decoded with their writer schemas onto the registry's reader schema; every
-    message is kept: ``decode_error`` is set on those that could not be decoded (see payloads.split)."""
-    raw = spark.readStream.format("kafka").options(**kafka_options(configuration)).load()
-    return decoder_for(configuration, group, artifact).decode(raw, KAFKA_COLUMNS)
+def read_raw(spark: SparkSession, configuration: Mapping[str, str]) -> DataFrame:
+    """The environment's topic as Spark's Kafka source reads it (columns: KAFKA_COLUMNS)."""
+    return spark.readStream.format("kafka").options(**kafka_options(configuration)).load()

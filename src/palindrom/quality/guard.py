@@ -9,10 +9,11 @@ def events_app_silver_events():
 ```
 
 warn, drop and fail rules become ``dlt.expect_all``, ``expect_all_or_drop`` and
-``expect_all_or_fail``. Quarantine rules follow Databricks's documented pattern: they guard the
-table as drop expectations (so failing rows stay out and are counted), and a second table
-``<dataset>_quarantine`` receives exactly those rows with ``_failed_rules`` (the names of the
-quarantine rules each row failed) and ``_quarantined_at``.
+``expect_all_or_fail``. Quarantine rules follow Databricks's documented pattern: the function's rows
+go once into a private table ``<dataset>_checked`` tagged with ``_failed_rules`` (the quarantine
+rules each row fails); the dataset reads it with the quarantine rules as drop expectations (so
+failing rows stay out and are counted), and ``<dataset>_quarantine`` receives exactly those rows
+with ``_quarantined_at``. The function runs once per update, whatever it reads.
 """
 
 from __future__ import annotations
@@ -60,7 +61,29 @@ def guarded_table(dataset: str, *, directory: str | Path | None = None,
     validate.check_static(loaded)
 
     def decorate(func: QueryFunction) -> QueryFunction:
-        guarded: Any = func
+        quarantine = loaded.by_action("quarantine")
+        source: QueryFunction = func
+        if quarantine:
+            checked = f"{dataset}_checked"
+            dlt.table(name=checked, temporary=True, comment=f"Rows of {dataset} with the quarantine rules they fail.")(
+                lambda: func().withColumn(FAILED_RULES, failed_rules(quarantine)))
+
+            def read_checked() -> DataFrame:
+                reader = dlt.read_stream if func().isStreaming else dlt.read
+                frame: DataFrame = reader(checked)
+                return frame
+
+            def source() -> DataFrame:
+                return read_checked().drop(FAILED_RULES)
+
+            def quarantined() -> DataFrame:
+                return (read_checked().filter(F.size(FAILED_RULES) > 0)
+                        .withColumn("_quarantined_at", F.current_timestamp()))
+
+            dlt.table(name=f"{dataset}_quarantine",
+                      comment=f"Rows of {dataset} that failed a quarantine rule, with the rules they failed.")(
+                quarantined)
+        guarded: Any = source
         attachers: tuple[tuple[rules_module.Action, Any], ...] = (
             ("fail", dlt.expect_all_or_fail), ("quarantine", dlt.expect_all_or_drop),
             ("drop", dlt.expect_all_or_drop), ("warn", dlt.expect_all))
@@ -69,16 +92,6 @@ def guarded_table(dataset: str, *, directory: str | Path | None = None,
             if selected:
                 guarded = attach(selected)(guarded)
         dlt.table(name=dataset, **table_options)(guarded)
-        quarantine = loaded.by_action("quarantine")
-        if quarantine:
-            def quarantined() -> DataFrame:
-                return (func().withColumn(FAILED_RULES, failed_rules(quarantine))
-                        .filter(F.size(FAILED_RULES) > 0)
-                        .withColumn("_quarantined_at", F.current_timestamp()))
-
-            dlt.table(name=f"{dataset}_quarantine",
-                      comment=f"Rows of {dataset} that failed a quarantine rule, with the rules they failed.")(
-                quarantined)
         return func
 
     return decorate

@@ -20,9 +20,9 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from palindrom.autoloader import coerce
+from palindrom.arrow import build
 from palindrom.avro import wire
-from palindrom.avro.decoder import RegistryDecoder
+from palindrom.ingest.decoders import RegistryDecoder
 from palindrom.registry.errors import NotFound
 
 PAYLOAD = "payload"
@@ -106,7 +106,7 @@ class PayloadDecoder(RegistryDecoder):
 
     def batches(self, batches: Iterator[pa.RecordBatch], output: T.StructType) -> Iterator[pa.RecordBatch]:
         for batch in batches:
-            builder = coerce.BatchBuilder(output, checked=PAYLOAD, repair=self._misfit)
+            builder = build.BatchBuilder(output, checked=PAYLOAD, repair=self._misfit)
             versions: dict[wire.SchemaRef, str | None] = {}
             for row in batch.to_pylist():
                 headers = {h["key"]: h["value"] for h in row.get(self.headers_column) or []} \

@@ -35,8 +35,8 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from palindrom.autoloader import coerce
-from palindrom.avro.decoder import RegistryDecoder
+from palindrom.arrow import build
+from palindrom.ingest.decoders import RegistryDecoder
 
 MAGIC = b"Obj\x01"
 PAYLOAD = "payload"
@@ -229,18 +229,18 @@ class ContainerDecoder(RegistryDecoder):
                               f"({type(exc).__name__}: {exc}); the rest of its block is kept here"}
                 return
             yield {**ids, PAYLOAD: payload, RECORDS: 1, POSITION: first + k,
-                   RESCUED: coerce.to_json(unknown) if unknown else None}
+                   RESCUED: build.to_json(unknown) if unknown else None}
 
     @staticmethod
     def _misfit(columns: dict[str, list[Any]], row: int, reason: str) -> None:
         """A decoded record Arrow would not take: kept as a dead letter, its values as JSON."""
         payload = columns[PAYLOAD][row]
-        columns[RAW][row] = None if payload is None else coerce.to_json(payload).encode()
+        columns[RAW][row] = None if payload is None else build.to_json(payload).encode()
         columns[ERROR][row] = (f"record {columns[POSITION][row]} does not fit the reader schema's Spark type "
                                f"({reason}); its decoded values are kept here as JSON")
 
     def batches(self, batches: Iterator[pa.RecordBatch], output: T.StructType) -> Iterator[pa.RecordBatch]:
-        builder = coerce.BatchBuilder(output, checked=PAYLOAD, repair=self._misfit)
+        builder = build.BatchBuilder(output, checked=PAYLOAD, repair=self._misfit)
         for batch in batches:
             for file in batch.to_pylist():
                 data = file.pop(self.content_column) or b""

@@ -1,0 +1,1 @@
+"""Python values into Arrow batches of a Spark schema (shared by every decoder)."""
