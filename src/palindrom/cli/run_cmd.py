@@ -125,7 +125,7 @@ def _attempt(spark_server: server.Server, pipeline: spec.PipelineSpec, args: arg
     _print_notices(result)
     print_summary(result, time.monotonic() - started)
     log.info("update completed", pipeline=pipeline.name,
-             rows={name: f.rows for name, f in result.flows.items()})
+             rows={name: f.rows for name, f in result.flows.items()}, seconds=result.timings)
     return 0
 
 

@@ -224,6 +224,17 @@ def create_auto_cdc_from_snapshot_flow(target: str, source: str | Callable[..., 
 apply_changes_from_snapshot = create_auto_cdc_from_snapshot_flow
 
 
+def foreach_batch_sink(name: str | None = None) -> Callable[[Callable[[DataFrame, int], None]], Any]:
+    """``@dp.foreach_batch_sink``: each micro-batch of the flows into the sink goes to the function."""
+    location = get_caller_source_code_location(stacklevel=1)
+
+    def decorator(handler: Callable[[DataFrame, int], None]) -> Callable[[DataFrame, int], None]:
+        _registry().register_foreach_batch_sink(name or handler.__name__, handler, location)
+        return handler
+
+    return decorator
+
+
 def create_sink(name: str, format: str, options: dict[str, str] | None = None) -> None:
     _registry().register_sink(name, format, dict(options or {}), get_caller_source_code_location(stacklevel=1))
 
@@ -241,6 +252,7 @@ _DP_EXTENSIONS: dict[str, Any] = {
     "expect_all": expect_all, "expect_all_or_drop": expect_all_or_drop, "expect_all_or_fail": expect_all_or_fail,
     "create_auto_cdc_flow": create_auto_cdc_flow,
     "create_auto_cdc_from_snapshot_flow": create_auto_cdc_from_snapshot_flow, "create_sink": create_sink,
+    "foreach_batch_sink": foreach_batch_sink,
 }
 
 

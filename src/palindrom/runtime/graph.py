@@ -27,6 +27,7 @@ import hashlib
 import inspect
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -74,10 +75,22 @@ class FlowInfo:
     quality_table: str | None = None  # batch flows: the hidden table holding expectation counts
     inputs: list[str] = field(default_factory=list)  # datasets and tables the flow reads
     # A flow that feeds a batch query into a streaming table (once flows, snapshots): the hidden
-    # table the query is computed into, and whether to recompute it this update (None: only if the
-    # flow has never completed, or its target is fully refreshed; the runner decides).
+    # table the query is computed into. Held: not run in this update (a once flow that has run;
+    # snapshots with nothing new), so it is left out of the server's graph.
     feed: str | None = None
-    feed_refresh: bool | None = None
+    once: bool = False
+    held: bool = False
+
+
+@dataclass(frozen=True)
+class BatchSinkFlow:
+    """A flow into a ``foreach_batch_sink``: run by the runner after the graph's flows, as a stream
+    of its (prepared) relation whose micro-batches go to the sink's handler."""
+
+    name: str
+    sink: str
+    relation: bytes   # the prepared Spark Connect relation, serialized
+    handler: Callable[[DataFrame, int], None]
 
 
 @dataclass
@@ -87,15 +100,20 @@ class GraphInfo:
     notices: list[str] = field(default_factory=list)
     private: set[str] = field(default_factory=set)  # stored in the private schema, not published
     comments: dict[str, str] = field(default_factory=dict)
+    batch_sinks: list[BatchSinkFlow] = field(default_factory=list)
 
     def schema_of(self, name: str, database: str) -> str:
         """The local schema (database) a dataset's table lives in."""
         return private_schema(database) if name in self.private else database
 
+    def graph_name(self, name: str, database: str) -> str:
+        """The name the server's graph knows a dataset by (private ones are qualified)."""
+        return f"{private_schema(database)}.{name}" if name in self.private else name
+
     def to_json(self) -> dict[str, Any]:
         return {"outputs": self.outputs, "private": sorted(self.private), "comments": self.comments,
                 "flows": {name: {"target": f.target, "streaming": f.streaming, "source": f.source,
-                                 "inputs": f.inputs, "feed": f.feed,
+                                 "inputs": f.inputs, "feed": f.feed, "once": f.once, "held": f.held,
                                  "expectations": [dataclasses.asdict(e) for e in f.expectations]}
                           for name, f in self.flows.items()}}
 
@@ -127,7 +145,8 @@ class _Definition:
 
 class LocalGraphRegistry(SparkConnectGraphElementRegistry):
     def __init__(self, spark: SparkSession, dataflow_graph_id: str, state_dir: Path, database: str,
-                 update_started: Any = None, local_paths: dict[str, str] | None = None) -> None:
+                 update_started: Any = None, local_paths: dict[str, str] | None = None,
+                 once_done: frozenset[str] = frozenset()) -> None:
         super().__init__(spark, dataflow_graph_id)
         self._state_dir = state_dir
         self._database = database
@@ -135,6 +154,7 @@ class LocalGraphRegistry(SparkConnectGraphElementRegistry):
         self._flows: list[Flow] = []
         self._cdc: dict[str, str] = {}  # CDC flow name -> its target
         self._feeds: dict[str, bool] = {}  # flow -> whether its hidden result is recomputed this update
+        self._once_done = once_done  # once flows that have run, whose targets are not fully refreshed
         self._update_started = update_started
         # Paths as they are on Databricks (/Volumes/..., /databricks-datasets/..., s3://...) -> local
         # folders, longest prefix first (palindrom.local_paths).
@@ -142,6 +162,7 @@ class LocalGraphRegistry(SparkConnectGraphElementRegistry):
         self._sql: list[tuple[str, Path]] = []
         self._table_expectations: dict[str, list[expectations.Expectation]] = {}
         self._once: set[str] = set()
+        self._batch_sinks: dict[str, Callable[[DataFrame, int], None]] = {}
         self._private: set[str] = set()
         self._definitions: dict[str, _Definition] = {}
         self._defining: list[str] = []
@@ -220,7 +241,7 @@ class LocalGraphRegistry(SparkConnectGraphElementRegistry):
         else:
             self._feeds[staging] = False  # nothing new: the staged snapshots stay as they are
             self._flows.append(Flow(name=staging, target=staging, spark_conf={}, source_code_location=location,
-                                    func=lambda: spark.read.table(staging).where(F.lit(False))))
+                                    func=lambda: spark.read.table(staging)))
         self._flows.append(Flow(name=name, target=spec.target, spark_conf={}, source_code_location=location,
                                 func=lambda: spec.apply(spark)))
         self._cdc[name] = spec.target
@@ -238,6 +259,7 @@ class LocalGraphRegistry(SparkConnectGraphElementRegistry):
         (``<storage>/pipelines/<pipeline>/sinks/<name>``); other formats are Spark's own."""
         kind = format.lower()
         folder = self._state_dir / "sinks" / name
+        options = {k: (self._local_path(v) if k.lower() == "path" else v) for k, v in options.items()}
         if kind == "delta":
             options = {k: v for k, v in options.items() if k.lower() != "tablename"}
             options.setdefault("path", str(folder))
@@ -249,6 +271,13 @@ class LocalGraphRegistry(SparkConnectGraphElementRegistry):
             self.notice(f"Kafka sink '{name}' writes its records (key, value, ...) as Parquet to {folder} locally.")
         self.register_output(Sink(name=name, format=format, options=options, source_code_location=location,
                                   comment=None))
+
+    def register_foreach_batch_sink(self, name: str, handler: Callable[[DataFrame, int], None],
+                                    location: SourceCodeLocation) -> None:
+        """``@dp.foreach_batch_sink``: flows into it run as streams handing each micro-batch to ``handler``."""
+        if name in self._outputs or name in self._batch_sinks:
+            raise PipelineGraphError(f"Sink '{name}' ({location.filename}:{location.line_number}) is defined twice.")
+        self._batch_sinks[name] = handler
 
     def register_sql(self, sql_text: str, file_path: Path) -> None:
         self._sql.append((sql_text, file_path))
@@ -378,7 +407,10 @@ class LocalGraphRegistry(SparkConnectGraphElementRegistry):
         for name, output in self._outputs.items():
             self._send_output(self._stored(name, output))
         for flow in self._flows:
-            self._send_user_flow(flow)
+            if flow.target in self._batch_sinks:
+                self._keep_batch_sink_flow(flow)
+            else:
+                self._send_user_flow(flow)
         for sql_text, path in self._sql:
             super().register_sql(sql_text, path)
         return self.info
@@ -431,9 +463,18 @@ class LocalGraphRegistry(SparkConnectGraphElementRegistry):
     def _is_feed(self, flow_name: str) -> bool:
         return flow_name in self._once or flow_name in self._feeds
 
+    def _held(self, flow_name: str) -> bool:
+        """A feed not to run in this update: a once flow that has run, snapshots with nothing new."""
+        return flow_name in self._once_done if flow_name in self._once else self._feeds.get(flow_name) is False
+
     def _send_user_flow(self, flow: Flow) -> None:
         definition = self._definitions[flow.name]
         frame, streaming, exps = definition.frame, definition.streaming, definition.expectations
+        if self._is_feed(flow.name) and self._held(flow.name):
+            self.info.flows[flow.name] = FlowInfo(flow.name, flow.target, True, _location(flow), exps, None,
+                                                  definition.inputs, FEED_PREFIX + flow.name, flow.name in self._once,
+                                                  held=True)
+            return
         feed = self._send_feed(flow, definition) if self._is_feed(flow.name) else None
         if feed is not None:
             frame, streaming = self._spark.readStream.table(feed), True
@@ -449,9 +490,21 @@ class LocalGraphRegistry(SparkConnectGraphElementRegistry):
         self._send_flow(flow.name, self._stored_name(flow.target), relation, flow.spark_conf,
                         flow.source_code_location)
         quality_table = self._send_quality_counter(flow, exps) if exps and not streaming else None
-        refresh = None if flow.name in self._once else self._feeds.get(flow.name)
         self.info.flows[flow.name] = FlowInfo(flow.name, flow.target, streaming, _location(flow), exps, quality_table,
-                                              definition.inputs, feed, refresh)
+                                              definition.inputs, feed, flow.name in self._once)
+
+    def _keep_batch_sink_flow(self, flow: Flow) -> None:
+        definition = self._definitions[flow.name]
+        if not definition.streaming:
+            raise PipelineGraphError(f"Flow '{flow.name}' ({_location(flow)}) writes to foreach_batch_sink "
+                                     f"'{flow.target}' and must read a stream.")
+        relation = cast(Any, definition.frame)._plan.plan(self._client)
+        self._prepare(relation, flow.name, self._wants_metadata)
+        self.info.batch_sinks.append(BatchSinkFlow(flow.name, flow.target, relation.SerializeToString(),
+                                                   self._batch_sinks[flow.target]))
+        self.info.outputs.setdefault(flow.target, "sink")
+        self.info.flows[flow.name] = FlowInfo(flow.name, flow.target, True, _location(flow), [], None,
+                                              definition.inputs)
 
     def _send_feed(self, flow: Flow, definition: _Definition) -> str:
         """A batch query that appends to a streaming table (a once flow, this update's snapshots) is
@@ -459,6 +512,7 @@ class LocalGraphRegistry(SparkConnectGraphElementRegistry):
         rows are appended exactly once. The runner leaves the hidden table out of the updates that
         must not recompute it (a once flow after its first run)."""
         hidden = FEED_PREFIX + flow.name
+        self.info.outputs[hidden] = "materialized_view"
         self._send_output(MaterializedView(
             name=hidden, comment=f"Batch input of flow {flow.name}", source_code_location=flow.source_code_location,
             table_properties={}, partition_cols=None, cluster_by=None, schema=None, format=sparkext.TABLE_FORMAT))
@@ -472,6 +526,7 @@ class LocalGraphRegistry(SparkConnectGraphElementRegistry):
         """Batch flows report no observed metrics, so a hidden materialized view aggregates the same
         input (the flow's query before its expectations) in the same update."""
         name = QUALITY_TABLE_PREFIX + flow.name
+        self.info.outputs[name] = "materialized_view"
         self._send_output(MaterializedView(
             name=name, comment=f"Expectation counts of flow {flow.name} (local runtime)",
             source_code_location=flow.source_code_location, table_properties={}, partition_cols=None,

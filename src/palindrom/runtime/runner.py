@@ -18,7 +18,7 @@ from pyspark.pipelines.spark_connect_pipeline import create_dataflow_graph
 from pyspark.sql import SparkSession
 
 from palindrom.autoloader.source import CloudFilesDataSource
-from palindrom.runtime import event_log, expectations, loader, selection
+from palindrom.runtime import batch_sinks, event_log, expectations, loader, selection
 from palindrom.runtime.graph import GraphInfo, LocalGraphRegistry, is_internal, private_schema
 from palindrom.runtime.metrics import EventLogTail
 from palindrom.runtime.snapshots import MaterializedViewSnapshots
@@ -70,6 +70,13 @@ class UpdateResult:
     quality: dict[str, dict[str, Any]] = field(default_factory=dict)  # flow -> data_quality
     recorder: event_log.UpdateRecorder | None = None
     progress: list[dict[str, Any]] = field(default_factory=list)  # streaming triggers' progress, in order
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per phase of the update
+
+    def timed(self, phase: str, since: float) -> float:
+        """Record ``phase`` as lasting from ``since`` until now; returns now."""
+        now = time.monotonic()
+        self.timings[phase] = round(now - since, 3)
+        return now
 
     @property
     def ok(self) -> bool:
@@ -128,25 +135,36 @@ def run_update(spark: SparkSession, spec: PipelineSpec, storage: Path, options: 
                update_id: str | None = None) -> UpdateResult:
     storage = storage.resolve()
     update_id = update_id or str(uuid.uuid4())
+    clock = time.monotonic()
     prepare_session(spark, spec, storage)
     graph_id = create_dataflow_graph(spark, default_catalog=None, default_database=spec.database,
                                      sql_conf=engine_conf(spec.configuration))
+    session_ready = time.monotonic()
     state_dir = storage / "pipelines" / spec.name
     started = dt.datetime.now(dt.UTC)
+    once_done = frozenset() if options.dry_run else selection.once_done(
+        state_dir, options.full_refresh, options.full_refresh_all)
     registry = LocalGraphRegistry(spark, graph_id, state_dir, spec.database, update_started=started,
-                                  local_paths=spec.local_paths())
+                                  local_paths=spec.local_paths(), once_done=once_done)
     info = loader.load(spark, registry, spec.source_files(), graph_id, spec.root, spec.configuration)
     write_graph(state_dir, info)
     if info.private:
         create_schema(spark, private_schema(spec.database), storage)
-    chosen = selection.select(info, state_dir, options.refresh, options.full_refresh, options.full_refresh_all)
+    chosen = selection.select(info, options.refresh, options.full_refresh, options.full_refresh_all)
+    chosen = selection.Selection([info.graph_name(n, spec.database) for n in chosen.refresh],
+                                 [info.graph_name(n, spec.database) for n in chosen.full_refresh],
+                                 chosen.full_refresh_all)
     result = UpdateResult(update_id, spec.name, spec.database, {}, info, notices=list(info.notices))
+    result.timed("session", clock)
+    clock = result.timed("define", session_ready)
     for flow in info.flows.values():
         if is_internal(flow.name):
             continue
         kind = info.outputs.get(flow.target, "table")
         # Views are not persisted and emit no flow events; they run inside the flows that read them.
-        result.flows[flow.name] = FlowResult(flow.name, kind, state="defined" if kind == "view" else "queued")
+        # A held feed (a once flow that has run) is not in the server's graph: it is skipped.
+        state = "defined" if kind == "view" else "skipped" if flow.held else "queued"
+        result.flows[flow.name] = FlowResult(flow.name, kind, state=state)
     log = event_log.EventLog(event_log.pipeline_id(spec.name, str(storage)), spec.name, update_id)
     result.recorder = event_log.UpdateRecorder(log, info, options)
     tail = EventLogTail(event_log_dir)
@@ -157,6 +175,10 @@ def run_update(spark: SparkSession, spec: PipelineSpec, storage: Path, options: 
         snapshots.save(views)
     try:
         _run(spark, graph_id, options, chosen, state_dir / "checkpoints", result, tail, on_flow)
+        clock = result.timed("flows", clock)
+        if not options.dry_run and info.batch_sinks:
+            _run_batch_sinks(spark, info, options, state_dir / "checkpoints", result, on_flow)
+            clock = result.timed("foreach_batch_sinks", clock)
     finally:
         done = {name for name, flow in result.flows.items() if flow.state == "completed"}
         if not options.dry_run:
@@ -171,7 +193,25 @@ def run_update(spark: SparkSession, spec: PipelineSpec, storage: Path, options: 
             result.progress = [p for p in tail.progress if not is_internal(str(p.get("name") or ""))]
         result.recorder.finish(result.state, {n: f.rows for n, f in result.flows.items()}, result.quality)
         log.write(spark, spec.database)
+        result.timed("finish", clock)
     return result
+
+
+def _run_batch_sinks(spark: SparkSession, info: GraphInfo, options: RunOptions, checkpoints: Path,
+                     result: UpdateResult, on_flow: FlowListener | None) -> None:
+    """Flows into foreach_batch sinks, once the graph's flows (their inputs) are done."""
+    for sink_flow in info.batch_sinks:
+        flow = result.flows[sink_flow.name]
+        _set_state(result, flow, "running", on_flow)
+        try:
+            flow.rows = batch_sinks.run(spark, sink_flow, checkpoints,
+                                        options.full_refresh_all or sink_flow.sink in options.full_refresh)
+        except PySparkException as exc:
+            flow.error = _failure_text(_first_line(exc))
+            _set_state(result, flow, "failed", on_flow)
+            result.state, result.error = "failed", _flow_errors(result)
+            raise PipelineRunError(result.error, result) from exc
+        _set_state(result, flow, "completed", on_flow)
 
 
 def write_graph(state_dir: Path, info: GraphInfo) -> None:
@@ -277,7 +317,6 @@ def _on_event(spark: SparkSession, message: str, result: UpdateResult, tail: Eve
     if is_internal(qualified):
         return
     flow = result.flows.setdefault(short_name(qualified), FlowResult(short_name(qualified), "table"))
-    now = time.monotonic()
     if state == "queued" and flow.state == "queued" and flow.started is not None:
         return
     if state == "completed":
@@ -285,6 +324,14 @@ def _on_event(spark: SparkSession, message: str, result: UpdateResult, tail: Eve
         flow.rows = _rows_written(spark, qualified, flow, result, tail)
         if qualified in tail.failed:
             return
+    if state == "failed":
+        flow.error = _failure_text(match["rest"])
+    _set_state(result, flow, state, on_flow)
+
+
+def _set_state(result: UpdateResult, flow: FlowResult, state: str, on_flow: FlowListener | None) -> None:
+    """A flow's new state: its timings, the event log's record, and the listener (the terminal)."""
+    now = time.monotonic()
     flow.state = state
     if state in ("starting", "running") and flow.started is None:
         flow.started = now
@@ -292,8 +339,6 @@ def _on_event(spark: SparkSession, message: str, result: UpdateResult, tail: Eve
         flow.finished = now
         if flow.started is None:
             flow.started = now
-    if state == "failed":
-        flow.error = _failure_text(match["rest"])
     if result.recorder is not None:
         result.recorder.flow_state(flow.name, state, flow.error)
     if on_flow is not None:

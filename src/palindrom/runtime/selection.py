@@ -1,8 +1,9 @@
-"""Which datasets an update refreshes: the user's selection, completed with what the local runtime
-adds to it, minus the batch feeds that must not run again (a once flow after its first run).
+"""Which datasets an update refreshes: the user's selection, completed with the runtime's own
+datasets that belong to it (expectation counters, batch feeds, staged CDC changes).
 
-A once flow's marker (``<pipeline state>/once/<flow>``) is written when an update completes the
-flow, and removed when its target is fully refreshed, so the flow runs again, as on Databricks.
+Once flows: a marker (``<pipeline state>/once/<flow>``, holding the flow's target) is written when
+an update completes the flow; later updates leave the flow out of the graph, until its target is
+fully refreshed, which removes the marker, so the flow runs again, as on Databricks.
 """
 
 from __future__ import annotations
@@ -20,16 +21,12 @@ class Selection:
     full_refresh_all: bool = False
 
 
-def _datasets(graph: GraphInfo) -> set[str]:
-    return {name for name, kind in graph.outputs.items() if kind in ("streaming_table", "materialized_view")}
-
-
 def _companions(graph: GraphInfo, tables: set[str]) -> set[str]:
     """The runtime's own datasets that belong to ``tables``: expectation counters, batch feeds,
     and the staged changes of CDC targets."""
     extra: set[str] = set()
     for flow in graph.flows.values():
-        if flow.target in tables:
+        if flow.target in tables and not flow.held:
             extra.update(t for t in (flow.quality_table, flow.feed) if t)
     for name in graph.outputs:
         if any(name.startswith(t + "__cdc_") for t in tables):
@@ -37,34 +34,35 @@ def _companions(graph: GraphInfo, tables: set[str]) -> set[str]:
     return extra
 
 
-def once_marker(state_dir: Path, flow: str) -> Path:
-    return state_dir / "once" / flow
-
-
-def select(graph: GraphInfo, state_dir: Path, refresh: list[str], full_refresh: list[str],
-           full_refresh_all: bool) -> Selection:
-    everything = _datasets(graph)
-    full = set(everything) if full_refresh_all else set(full_refresh) | _companions(graph, set(full_refresh))
-    for flow in graph.flows.values():
-        if flow.feed and flow.feed_refresh is None and flow.target in full:
-            once_marker(state_dir, flow.name).unlink(missing_ok=True)
-    chosen = set(refresh) | _companions(graph, set(refresh)) if refresh else set(everything)
-    held = {flow.feed for flow in graph.flows.values() if flow.feed and (
-        flow.feed_refresh is False
-        or (flow.feed_refresh is None and once_marker(state_dir, flow.name).exists()))}
-    chosen -= held
-    if full_refresh_all and chosen == everything:
+def select(graph: GraphInfo, refresh: list[str], full_refresh: list[str], full_refresh_all: bool) -> Selection:
+    if full_refresh_all:
         return Selection([], [], full_refresh_all=True)
-    full_list = sorted(full & chosen) if full_refresh or full_refresh_all else []
-    if chosen == everything and not refresh:
-        return Selection([], full_list)
-    return Selection(sorted(chosen), full_list)
+    chosen = sorted(set(refresh) | _companions(graph, set(refresh))) if refresh else []
+    full = sorted(set(full_refresh) | _companions(graph, set(full_refresh))) if full_refresh else []
+    return Selection(chosen, full)
+
+
+def _markers(state_dir: Path) -> list[Path]:
+    folder = state_dir / "once"
+    return sorted(folder.iterdir()) if folder.is_dir() else []
+
+
+def once_done(state_dir: Path, full_refresh: list[str], full_refresh_all: bool) -> frozenset[str]:
+    """The once flows that have run and must not run again in this update; the markers of those
+    whose target is fully refreshed are removed (they run again)."""
+    done = set()
+    for marker in _markers(state_dir):
+        if full_refresh_all or marker.read_text().strip() in full_refresh:
+            marker.unlink()
+        else:
+            done.add(marker.name)
+    return frozenset(done)
 
 
 def record_once(graph: GraphInfo, state_dir: Path, completed: set[str]) -> None:
     """Mark the once flows this update completed, so later updates leave them out."""
     for flow in graph.flows.values():
-        if flow.feed and flow.feed_refresh is None and flow.name in completed:
-            marker = once_marker(state_dir, flow.name)
+        if flow.once and not flow.held and flow.name in completed:
+            marker = state_dir / "once" / flow.name
             marker.parent.mkdir(parents=True, exist_ok=True)
             marker.write_text(flow.target)

@@ -101,7 +101,7 @@ class SharedTableSink(
         // names are unique, so a replay finds each either still in the writer's folder or moved.
         val published = files.map { file =>
           val source = new Path(file.path)
-          val target = new Path(table, source.getName)
+          val target = fs.makeQualified(new Path(table, source.getName))
           if (!fs.exists(target) && !fs.rename(source, target)) {
             throw new IllegalStateException(s"palindrom: could not move $source into $table")
           }
