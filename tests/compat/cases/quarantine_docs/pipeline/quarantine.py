@@ -23,7 +23,7 @@ def raw_trips_data():
 )
 @dlt.expect_all(rules)
 def trips_data_quarantine():
-    return dlt.read_stream("raw_trips_data").withColumn("is_quarantined", expr(quarantine_rules))
+    return dlt.readStream("raw_trips_data").withColumn("is_quarantined", expr(quarantine_rules))
 
 
 @dlt.view
