@@ -72,6 +72,13 @@ def land(case: Case, batch: int, landing: Path) -> None:
             os.utime(path, (later, later))
 
 
+def statements(case: Case, batch: int) -> list[str]:
+    """SQL the case runs after landing a batch and before its update (``data.statements(batch)``, optional):
+    changes to source tables outside the pipeline, made through Spark so its file listings stay current."""
+    function = getattr(case.module("data"), "statements", None)
+    return list(function(batch)) if function is not None else []
+
+
 def _normal(value: Any) -> Any:
     if isinstance(value, decimal.Decimal):
         return float(value)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from harness import Case, all_cases, compare, land, prepare
+from harness import Case, all_cases, compare, land, prepare, statements
 
 from palindrom.cli.main import main
 
@@ -19,15 +19,22 @@ def test_public_pipeline_gives_the_expected_tables(name: str, spark, spark_serve
     for statement in case.settings.get("setup") or []:
         spark.sql(statement.format(db=db, landing=landing))
     expected_module = case.module("expected")
+    fails = case.settings.get("fails") or {}
     for batch in (1, 2):
         land(case, batch, landing)
+        for statement in statements(case, batch):
+            spark.sql(statement.format(db=db, landing=landing))
         code = main(["run", str(folder), "--storage", str(storage)])
         output = capsys.readouterr()
         if case.settings.get("refused"):
             assert code == 1, output.err
             assert case.settings["refused"] in output.err, output.err
             return
-        assert code == 0, f"batch {batch}: {output.err[-3000:]}"
+        if fails.get("batch") == batch:
+            assert code == 1, f"batch {batch} should fail (Databricks semantics): {output.err[-3000:]}"
+            assert fails["message"] in output.err, output.err[-3000:]
+        else:
+            assert code == 0, f"batch {batch}: {output.err[-3000:]}"
         for table, rows in expected_module.expected(batch).items():
             columns = (case.settings.get("tables") or {}).get(table, {}).get("columns") or (
                 list(rows[0]) if rows else [c.name for c in spark.table(f"`{db}`.`{table}`").schema])
