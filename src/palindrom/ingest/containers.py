@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import fastavro
+import fastavro.read
+import fastavro.schema
 import pyarrow as pa
 from fastavro.schema import to_parsing_canonical_form
 from pyspark.sql import Column, DataFrame

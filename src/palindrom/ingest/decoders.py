@@ -8,7 +8,7 @@ import json
 import time
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import fastavro
 import pyarrow as pa
@@ -39,12 +39,19 @@ class RegistryDecoder:
     """Base of the frozen, picklable decoder dataclasses shipped to the Python workers, which
     connect to the registry themselves."""
 
-    reader_schema: str                      # JSON, the registry's latest version
-    registry: tuple[tuple[str, str], ...]   # palindrom.registry.* settings without the prefix
-    environment: str
-    schemas_dir: str
-    group: str                              # the artifact whose versions name the writers
-    artifact: str
+    if TYPE_CHECKING:  # the subclasses' frozen dataclass fields (read-only, hence properties here)
+        @property
+        def reader_schema(self) -> str: ...                      # JSON, the registry's latest version
+        @property
+        def registry(self) -> tuple[tuple[str, str], ...]: ...   # palindrom.registry.* settings, no prefix
+        @property
+        def environment(self) -> str: ...
+        @property
+        def schemas_dir(self) -> str: ...
+        @property
+        def group(self) -> str: ...                              # the artifact whose versions name the writers
+        @property
+        def artifact(self) -> str: ...
 
     @property
     def payload_type(self) -> T.StructType:

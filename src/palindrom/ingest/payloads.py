@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import fastavro
+import fastavro.read
+import fastavro.schema
 import pyarrow as pa
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
