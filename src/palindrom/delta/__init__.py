@@ -1,0 +1,1 @@
+"""Delta tables read by path: the table's current files and schema from its transaction log."""
