@@ -10,7 +10,7 @@ from dataclasses import dataclass
 TOKEN = re.compile(r"""
     (?P<ws>\s+)
   | (?P<comment>--[^\n]*|/\*.*?\*/)
-  | (?P<string>'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*")
+  | (?P<string>'{3}.*?'{3}|"{3}.*?"{3}|'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*")
   | (?P<ident>`(?:[^`]|``)*`)
   | (?P<number>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?[a-zA-Z]*)
   | (?P<word>[A-Za-z_][A-Za-z0-9_$]*)
@@ -42,10 +42,26 @@ def tokens(text: str) -> list[Token]:
             if m.lastgroup not in ("ws", "comment")]
 
 
+_ESCAPES = {"0": "\0", "b": "\b", "n": "\n", "r": "\r", "t": "\t", "Z": "\x1a"}
+
+
 def unquote(literal: str) -> str:
-    body = literal[1:-1]
-    quote = literal[0]
-    return re.sub(r"\\(.)", r"\1", body.replace(quote * 2, quote))
+    """A string literal's value as Spark SQL reads it: triple quotes hold text as written; in
+    single or double quotes a doubled quote is one quote and ``\\n``, ``\\t``, ``\\uXXXX`` ... are
+    escapes (``\\%`` and ``\\_`` keep their backslash, as in Spark's ``unescapeSQLString``)."""
+    if literal[:3] in ("'''", '"""') and literal.endswith(literal[:3]) and len(literal) >= 6:
+        return literal[3:-3]
+    body = literal[1:-1].replace(literal[0] * 2, literal[0])
+
+    def escape(match: re.Match[str]) -> str:
+        code = match.group(1)
+        if code.startswith("u"):
+            return chr(int(code[1:], 16))
+        if code in ("%", "_"):
+            return "\\" + code
+        return _ESCAPES.get(code, code)
+
+    return re.sub(r"\\(u[0-9a-fA-F]{4}|.)", escape, body, flags=re.S)
 
 
 def reads_stream(query: str) -> bool:
@@ -55,6 +71,26 @@ def reads_stream(query: str) -> bool:
 
 def table_references(query: str) -> list[str]:
     """Names read after FROM, JOIN or STREAM( (dotted, backticks removed), in order."""
+    return [name for _, _, name in _table_spans(query)]
+
+
+def map_table_references(query: str, local: Callable[[str], str | None]) -> str:
+    """The query with each table name it reads replaced by ``local(name)`` (the name with each
+    part in backticks), where that is not None."""
+    out, position = [], 0
+    for start, end, _ in _table_spans(query):
+        quoted = query[start:end]
+        mapped = local(quoted)
+        if mapped is not None:
+            out.append(query[position:start])
+            out.append(mapped)
+            position = end
+    out.append(query[position:])
+    return "".join(out)
+
+
+def _table_spans(query: str) -> list[tuple[int, int, str]]:
+    """(start, end, dotted name) of each name read after FROM, JOIN or STREAM(."""
     toks, found = tokens(query), []
     for index, tok in enumerate(toks):
         if not (tok.is_word("FROM", "JOIN", "STREAM") or (tok.text == "," and _in_from(toks, index))):
@@ -62,16 +98,23 @@ def table_references(query: str) -> list[str]:
         position = index + 1
         if position < len(toks) and toks[position].text == "(" and tok.is_word("STREAM"):
             position += 1
+        first = position
         parts: list[str] = []
         while position < len(toks) and toks[position].kind in ("word", "ident"):
             parts.append(toks[position].name)
-            if position + 1 < len(toks) and toks[position + 1].text == ".":
+            if position + 2 < len(toks) and toks[position + 1].text == "." \
+                    and toks[position + 2].kind in ("word", "ident"):
                 position += 2
             else:
                 break
-        if parts and parts[0].upper() not in _NOT_TABLES:
-            found.append(".".join(parts))
+        if parts and parts[0].upper() not in _NOT_TABLES and not _is_call(toks, position):
+            found.append((toks[first].start, toks[position].end, ".".join(parts)))
     return found
+
+
+def _is_call(toks: list[Token], last: int) -> bool:
+    """The name ends in ``(``: a table-valued function, not a table."""
+    return last + 1 < len(toks) and toks[last + 1].text == "("
 
 
 _NOT_TABLES = {"SELECT", "STREAM", "VALUES", "LATERAL", "READ_FILES", "CLOUD_FILES"}
