@@ -15,7 +15,7 @@ import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from palindrom.autoloader.options import CloudFilesOptions
+from palindrom.autoloader.options import CloudFilesOptions, glob_regex
 
 
 @dataclass(frozen=True)
@@ -56,9 +56,28 @@ def list_files(root: Path, glob_filter: str | None = None, recursive: bool = Tru
 
 
 def listed(options: CloudFilesOptions) -> list[FileEntry]:
-    """The files a cloudFiles read sees: under its path, by its name filter, recursion and
-    modification-time bounds."""
-    return [e for e in list_files(options.path, options.glob_filter, options.recursive) if options.admits(e.mtime_ms)]
+    """The files a cloudFiles read sees: under its path (and matching its glob), by its name
+    filter, recursion and modification-time bounds."""
+    found = list_files(options.path, options.glob_filter, options.recursive or options.path_pattern is not None)
+    if options.path_pattern is not None:
+        found = matching(found, options.path, options.path_pattern, options.recursive)
+    return [e for e in found if options.admits(e.mtime_ms)]
+
+
+def matching(entries: list[FileEntry], root: Path, pattern: str, recursive: bool) -> list[FileEntry]:
+    """Entries whose path below ``root`` matches the glob, or which lie in a directory that does
+    (as Hadoop's globbing reads a matched directory's files; recursively unless told not to)."""
+    regex = glob_regex(pattern)
+    base = root.resolve()
+    kept = []
+    for entry in entries:
+        parts = Path(entry.path).relative_to(base).parts
+        for depth in range(len(parts), 0, -1):
+            if regex.fullmatch("/".join(parts[:depth])):
+                if depth == len(parts) or recursive or depth == len(parts) - 1:
+                    kept.append(entry)
+                break
+    return kept
 
 
 class Manifest:

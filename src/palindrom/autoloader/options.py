@@ -8,6 +8,7 @@ an option silently ignored could change the result.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,15 @@ class CloudFilesOptionError(ValueError):
     pass
 
 
+def qualified(name: str) -> str:
+    """``name`` as the option Auto Loader knows: ``useIncrementalListing`` (as ``read_files`` takes
+    it) is ``cloudFiles.useIncrementalListing``; a format option such as ``header`` stays as it is."""
+    lowered = "cloudfiles." + name.lower()
+    if lowered in _APPLIED or lowered.startswith(_NO_LOCAL_EFFECT) or lowered == "cloudfiles.allowoverwrites":
+        return "cloudFiles." + name
+    return name
+
+
 def _bool(options: Mapping[str, str], key: str, default: bool) -> bool:
     value = options.get(key)
     if value is None:
@@ -70,6 +80,56 @@ def _instant(key: str, value: str | None) -> float | None:
         raise CloudFilesOptionError(f"cloudFiles option '{key}' must be a timestamp like "
                                     f"2026-01-31T12:00:00, got '{value}'.") from None
     return (stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)).timestamp()
+
+
+_GLOB = re.compile(r"[*?\[{]")
+
+
+def split_glob(path: str) -> tuple[str, str | None]:
+    """``/landing/*/part-*.json`` -> (``/landing``, ``*/part-*.json``): the directory to list and
+    the glob its files' relative paths must match (None when the path has no glob)."""
+    parts = path.split("/")
+    for index, part in enumerate(parts):
+        if _GLOB.search(part):
+            return "/".join(parts[:index]) or "/", "/".join(parts[index:])
+    return path, None
+
+
+def glob_regex(pattern: str) -> re.Pattern[str]:
+    """A Hadoop glob as a regular expression: ``*`` and ``?`` stay within one path segment,
+    ``[abc]`` / ``[^a-c]`` are character classes and ``{a,b}`` alternatives."""
+    out, index, depth = [], 0, 0
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "*":
+            out.append("[^/]*")
+        elif char == "?":
+            out.append("[^/]")
+        elif char == "[":
+            close = pattern.find("]", index + 1)
+            if close < 0:
+                raise CloudFilesOptionError(f"The path glob '{pattern}' has an unclosed '['.")
+            body = pattern[index + 1:close]
+            out.append("[" + ("^" + re.escape(body[1:]) if body.startswith("^") else re.escape(body)).replace(
+                "\\-", "-") + "]")
+            index = close
+        elif char == "{":
+            depth += 1
+            out.append("(?:")
+        elif char == "}" and depth:
+            depth -= 1
+            out.append(")")
+        elif char == "," and depth:
+            out.append("|")
+        elif char == "\\" and index + 1 < len(pattern):
+            index += 1
+            out.append(re.escape(pattern[index]))
+        else:
+            out.append(re.escape(char))
+        index += 1
+    if depth:
+        raise CloudFilesOptionError(f"The path glob '{pattern}' has an unclosed '{{'.")
+    return re.compile("".join(out))
 
 
 def check_known(options: Mapping[str, str]) -> None:
@@ -110,6 +170,7 @@ class CloudFilesOptions:
     modified_after: float | None = None
     modified_before: float | None = None
     failfast: bool = False          # mode FAILFAST: a malformed record fails the read
+    path_pattern: str | None = None  # the glob part of a path like /landing/*/part-*.json, below `path`
 
     @staticmethod
     def parse(options: Mapping[str, str]) -> CloudFilesOptions:
@@ -136,8 +197,10 @@ class CloudFilesOptions:
         max_bytes = lowered.get("cloudfiles.maxbytespertrigger")
         location = lowered.get("cloudfiles.schemalocation")
         state = lowered.get("cloudfiles.statelocation")
+        root, pattern = split_glob(path.removeprefix("file://").removeprefix("file:"))
         return CloudFilesOptions(
-            path=Path(path.removeprefix("file://").removeprefix("file:")),
+            path=Path(root),
+            path_pattern=pattern,
             format=fmt,
             schema_location=Path(location) if location else None,
             state_location=Path(state) if state else None,
@@ -150,7 +213,8 @@ class CloudFilesOptions:
             max_bytes=_size(max_bytes) if max_bytes else None,
             include_metadata=_bool(lowered, "cloudfiles.includemetadatacolumn", False),
             user_schema=lowered.get("cloudfiles.userschema"),
-            header=_bool(lowered, "header", False),
+            # Auto Loader assumes CSV files have a header when it infers their schema.
+            header=_bool(lowered, "header", not lowered.get("cloudfiles.userschema")),
             delimiter=lowered.get("sep") or lowered.get("delimiter") or ",",
             reader_options=lowered,
             glob_filter=lowered.get("pathglobfilter"),

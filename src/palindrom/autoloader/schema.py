@@ -8,8 +8,9 @@ stops the stream, like Databricks, and the next start picks the evolved schema u
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pyspark.sql import types as T
 
@@ -28,34 +29,65 @@ METADATA_TYPE = T.StructType([
 ])
 
 
-def infer_value(value: Any, typed: bool) -> T.DataType:
+def infer_value(value: Any, typed: bool, text: bool = False) -> T.DataType:
+    """A value's type as Auto Loader infers it: every leaf a string unless ``inferColumnTypes``;
+    then JSON's own types (a JSON string stays a string) or, for text formats such as CSV
+    (``text``), the type Spark's CSV inference reads the text as. ``None`` has no type yet
+    (:data:`T.NullType`): it takes the type of the column's other values, string if all are null."""
     if isinstance(value, dict):
-        return T.StructType([T.StructField(k, infer_value(v, typed), True) for k, v in value.items()])
+        return T.StructType([T.StructField(k, infer_value(v, typed, text), True) for k, v in value.items()])
     if isinstance(value, list):
-        inner = [infer_value(v, typed) for v in value if v is not None]
-        return T.ArrayType(_merge_all(inner) if inner else T.StringType(), True)
-    if not typed or value is None:
+        inner = [infer_value(v, typed, text) for v in value if v is not None]
+        return T.ArrayType(merge_types(inner) if inner else T.NullType(), True)
+    if value is None:
+        return T.NullType()
+    if not typed:
         return T.StringType()
     if isinstance(value, bool):
         return T.BooleanType()
     if isinstance(value, int):
-        return T.LongType()
+        return T.LongType() if -(2**63) <= value < 2**63 else T.DecimalType(min(len(str(abs(value))), 38), 0)
     if isinstance(value, float):
         return T.DoubleType()
-    if isinstance(value, str) and typed:
-        for kind, parse in ((T.LongType(), int), (T.DoubleType(), float)):
-            try:
-                parse(value)
-                return kind
-            except ValueError:
-                pass
-        if value.lower() in ("true", "false"):
-            return T.BooleanType()
+    if isinstance(value, str) and text:
+        return _text_type(value)
     return T.StringType()
+
+
+_INTEGER = re.compile(r"[+-]?\d+")
+_FLOATING = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?:NaN|Infinity|Inf)")
+_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?")
+
+
+def _text_type(value: str) -> T.DataType:
+    """Spark's CSV inference of one field: int, long, decimal (integers beyond long), double,
+    timestamp, boolean, else string."""
+    if _INTEGER.fullmatch(value):
+        number = int(value)
+        if -(2**31) <= number < 2**31:
+            return T.IntegerType()
+        if -(2**63) <= number < 2**63:
+            return T.LongType()
+        digits = len(value.lstrip("+-"))
+        return T.DecimalType(digits, 0) if digits <= 38 else T.DoubleType()
+    if _FLOATING.fullmatch(value):
+        return T.DoubleType()
+    if _TIMESTAMP.fullmatch(value):
+        return T.TimestampType()
+    if value.lower() in ("true", "false"):
+        return T.BooleanType()
+    return T.StringType()
+
+
+_NUMERIC_ORDER: list[type[T.DataType]] = [T.IntegerType, T.LongType, T.DecimalType, T.DoubleType]
 
 
 def _merge(a: T.DataType, b: T.DataType) -> T.DataType:
     if a == b:
+        return a
+    if isinstance(a, T.NullType):
+        return b
+    if isinstance(b, T.NullType):
         return a
     if isinstance(a, T.StructType) and isinstance(b, T.StructType):
         fields = {f.name: f.dataType for f in a.fields}
@@ -64,16 +96,32 @@ def _merge(a: T.DataType, b: T.DataType) -> T.DataType:
         return T.StructType([T.StructField(n, t, True) for n, t in fields.items()])
     if isinstance(a, T.ArrayType) and isinstance(b, T.ArrayType):
         return T.ArrayType(_merge(a.elementType, b.elementType), True)
-    if {type(a), type(b)} == {T.LongType, T.DoubleType}:
-        return T.DoubleType()
+    if type(a) in _NUMERIC_ORDER and type(b) in _NUMERIC_ORDER:
+        if isinstance(a, T.DecimalType) and isinstance(b, T.DecimalType):
+            return T.DecimalType(min(max(a.precision, b.precision), 38), 0)
+        wider = max(_NUMERIC_ORDER.index(type(a)), _NUMERIC_ORDER.index(type(b)))
+        if _NUMERIC_ORDER[wider] is T.DecimalType:  # a long and a decimal beyond it: the decimal
+            return a if isinstance(a, T.DecimalType) else b
+        return _NUMERIC_ORDER[wider]()
     return T.StringType()
 
 
-def _merge_all(types: list[T.DataType]) -> T.DataType:
+def merge_types(types: list[T.DataType]) -> T.DataType:
     result = types[0]
     for t in types[1:]:
         result = _merge(result, t)
     return result
+
+
+def without_null_types(dtype: T.DataType) -> T.DataType:
+    """Columns (and array elements) only ever null are inferred as strings."""
+    if isinstance(dtype, T.NullType):
+        return T.StringType()
+    if isinstance(dtype, T.StructType):
+        return T.StructType([T.StructField(f.name, without_null_types(f.dataType), True) for f in dtype.fields])
+    if isinstance(dtype, T.ArrayType):
+        return T.ArrayType(without_null_types(dtype.elementType), True)
+    return dtype
 
 
 def infer(options: CloudFilesOptions) -> T.StructType:
@@ -81,6 +129,7 @@ def infer(options: CloudFilesOptions) -> T.StructType:
     files = discovery.listed(options)[:SAMPLE_FILES]
     struct = T.StructType([])
     typed = options.infer_column_types
+    text = options.format == "csv"
     for entry in files:
         path = Path(entry.path)
         declared = decode.file_schema(path, options)
@@ -91,8 +140,10 @@ def infer(options: CloudFilesOptions) -> T.StructType:
                 continue
         for _, record in zip(range(SAMPLE_RECORDS), decode.records(path, options), strict=False):
             if record.values is not None:
-                found = T.StructType([T.StructField(k, infer_value(v, typed), True) for k, v in record.values.items()])
+                found = T.StructType([T.StructField(k, infer_value(v, typed, text), True)
+                                      for k, v in record.values.items()])
                 struct = T.StructType(_merge(struct, found).fields)  # type: ignore[attr-defined]
+    struct = cast(T.StructType, without_null_types(struct))
     if not struct.fields:
         raise ValueError(f"Cannot infer a schema: no readable {options.format} files under {options.path}. "
                          "Provide .schema(...) or land files first.")

@@ -227,7 +227,8 @@ class FileRows:
         if self.mode == "addNewColumns" and not self.schema_given:
             current = schema.load_persisted(self.options.schema_location) or T.StructType(self.data_fields)
             typed = self.options.infer_column_types
-            new_fields = [T.StructField(k, schema.infer_value(v, typed), True)
+            text = self.options.format == "csv"
+            new_fields = [T.StructField(k, schema.without_null_types(schema.infer_value(v, typed, text)), True)
                           for k, v in unknown.items() if k not in current.names]
             added = T.StructType([*current.fields, *new_fields])
             schema.persist(self.options.schema_location, added)
