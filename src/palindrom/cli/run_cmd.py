@@ -104,8 +104,9 @@ def _attempt(spark_server: server.Server, pipeline: spec.PipelineSpec, args: arg
     log.request_id = update_id = str(uuid.uuid4())  # every line of this update carries its id
     log.info("update starting", pipeline=pipeline.name, dry_run=options.dry_run)
     try:
-        result = run_update(spark_server.session, pipeline, args.storage, options,
-                            spark_server.event_log_dir, on_flow=printer, update_id=update_id)
+        with server.update_session(spark_server) as session:
+            result = run_update(session, pipeline, args.storage, options,
+                                spark_server.event_log_dir, on_flow=printer, update_id=update_id)
     except PipelineCodeError as exc:
         print(f"\nPipeline code error at {exc.location}\n  {type(exc.cause).__name__}: {exc.cause}", file=sys.stderr)
         if args.verbose:

@@ -90,6 +90,7 @@ def view(query_function: QueryFunction | None = None, *, name: str | None = None
 
 
 temporary_view = view
+create_view = view  # DLT's early name for @dlt.view
 
 
 def create_streaming_table(name: str, comment: str | None = None, spark_conf: dict[str, str] | None = None,
@@ -137,6 +138,9 @@ def read(name: str) -> DataFrame:
 
 def read_stream(name: str) -> DataFrame:
     return _spark().readStream.table(name)
+
+
+readStream = read_stream  # the camel-case name DLT's first releases exported
 
 
 def _rule(action: ex.Action, name: str, constraint: str) -> Callable[[QueryFunction], QueryFunction]:

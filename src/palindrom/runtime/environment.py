@@ -17,13 +17,15 @@ import re
 import shutil
 import sys
 import types
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from pyspark import cloudpickle
+from pyspark.errors import PySparkException
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.connect.catalog import Catalog as ConnectCatalog
 
 SECRET_ENV = "PALINDROM_SECRET_{scope}__{key}"  # noqa: S105  # pragma: allowlist secret (a variable name pattern)
 
@@ -239,3 +241,28 @@ class PipelineRoot:
             sys.modules.pop(module.__name__, None)
         with contextlib.suppress(ValueError):
             sys.path.remove(self.folder)
+
+
+@contextlib.contextmanager
+def catalog_switches_refused() -> Iterator[None]:
+    """While a pipeline file loads. Databricks runs a pipeline's Python files in the update's own
+    session: at load time they may register UDFs, create temporary views (e.g. a calendar that a
+    dataset's SQL reads) and set session configuration, so those stay allowed here (each update
+    has a session of its own, ``palindrom.runtime.server.update_session``). Switching the current
+    catalog or schema is refused: the pipeline's settings choose where its datasets go."""
+    def refused(method: str) -> Callable[..., NoReturn]:
+        def blocked(*_: object, **__: object) -> NoReturn:
+            raise PySparkException(errorClass="SESSION_MUTATION_IN_DECLARATIVE_PIPELINE.SET_CURRENT_CATALOG"
+                                   if method == "setCurrentCatalog" else
+                                   "SESSION_MUTATION_IN_DECLARATIVE_PIPELINE.SET_CURRENT_DATABASE",
+                                   messageParameters={"method": f"Catalog.{method}"})
+        return blocked
+
+    saved = {name: getattr(ConnectCatalog, name) for name in ("setCurrentCatalog", "setCurrentDatabase")}
+    for name in saved:
+        setattr(ConnectCatalog, name, refused(name))
+    try:
+        yield
+    finally:
+        for name, method in saved.items():
+            setattr(ConnectCatalog, name, method)

@@ -47,6 +47,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from palindrom import sparkext
+from palindrom.delta import log as delta_log
 from palindrom.runtime import cdc, expectations, plan, snapshots_cdc, sqltext
 from palindrom.runtime.resolution import SchemaResolver
 
@@ -54,6 +55,7 @@ ROWS_METRIC_PREFIX = "palindrom_rows:"
 QUALITY_METRIC_PREFIX = "palindrom_dq:"
 QUALITY_TABLE_PREFIX = "_palindrom_dq_"
 HIDDEN_PREFIX = "__palindrom_"
+METADATA_COLUMN = "_metadata"  # the file metadata column (hidden on Databricks)
 FEED_PREFIX = HIDDEN_PREFIX + "feed_"
 PRIVATE_SCHEMA_SUFFIX = "__private"  # private tables: stored in <database>__private, not published
 _USER_FORMATS = (None, "parquet", "delta")  # Delta is Parquet with a log: stored in the runtime's format
@@ -164,6 +166,7 @@ class LocalGraphRegistry(SparkConnectGraphElementRegistry):
         self._once: set[str] = set()
         self._batch_sinks: dict[str, Callable[[DataFrame, int], None]] = {}
         self._private: set[str] = set()
+        self._session_views: set[str] = set()  # temporary views pipeline code created at load time
         self._definitions: dict[str, _Definition] = {}
         self._defining: list[str] = []
         self._schemas: dict[str, T.StructType] = {}
@@ -186,6 +189,24 @@ class LocalGraphRegistry(SparkConnectGraphElementRegistry):
             raise PipelineGraphError(f"Flow '{flow.name}' is defined twice ({_location(flow)}); flow names "
                                      "must be unique in a pipeline (name= on append_flow).")
         self._flows.append(flow)
+
+    def register_session_view(self, name: str, frame: DataFrame, location: SourceCodeLocation) -> None:
+        """``df.createOrReplaceTempView(name)`` at load time. On Databricks the view lives in the
+        update's session, where every dataset query sees it; the open-source engine qualifies a
+        name it does not know as a table of the pipeline's schema, so the view also joins the graph
+        as a temporary view (a later ``createOrReplaceTempView`` of the name replaces it)."""
+        existing = self._outputs.get(name)
+        if existing is not None and name not in self._session_views:
+            raise PipelineGraphError(f"A temporary view '{name}' is created at {location.filename}:"
+                                     f"{location.line_number}, but the pipeline defines a dataset of that name at "
+                                     f"{_location(existing)}; rename one of them.")
+        self._session_views.add(name)
+        self._outputs.pop(name, None)
+        self._flows = [f for f in self._flows if f.name != name]
+        self.register_output(TemporaryView(name=name, comment="temporary view created by pipeline code",
+                                           source_code_location=location))
+        self.register_flow(Flow(name=name, target=name, func=lambda: frame, spark_conf={},
+                                source_code_location=location))
 
     def register_auto_cdc_flow(self, flow: AutoCdcFlow) -> None:
         """``dp.create_auto_cdc_flow`` as shipped with pyspark."""
@@ -377,11 +398,12 @@ class LocalGraphRegistry(SparkConnectGraphElementRegistry):
         """What every relation goes through before the server sees it (to run, or to analyse)."""
         plan.redirect_table_reads(relation, lambda identifier, _: self._local_identifier(identifier))
         for sql in plan.sql_relations(relation):
-            sql.query = sqltext.without_live(sql.query)
+            sql.query = sqltext.map_table_references(sqltext.without_live(sql.query), self._local_identifier)
         if self._local_paths:
             plan.rewrite_paths(relation, self._local_path)
             for sql in plan.sql_relations(relation):
                 sql.query = sqltext.map_file_paths(sql.query, self._local_path)
+        plan.rewrite_format_reads(relation, "delta", _read_delta_files)
         self._inject_cloud_files_options(flow_name, relation, wants_metadata)
 
     def _local_path(self, path: str) -> str:
@@ -392,7 +414,7 @@ class LocalGraphRegistry(SparkConnectGraphElementRegistry):
 
     def _prepare_for_analysis(self, relation: Any) -> None:
         flow = self._defining[-1] if self._defining else "analysis"
-        self._prepare(relation, flow, self._wants_metadata or plan.references_column(relation, "_metadata"))
+        self._prepare(relation, flow, self._wants_metadata or plan.references_column(relation, METADATA_COLUMN))
 
     # -- flushing --------------------------------------------------------------------------------
     def flush(self) -> GraphInfo:
@@ -403,7 +425,7 @@ class LocalGraphRegistry(SparkConnectGraphElementRegistry):
         # `_metadata` is a hidden column on Databricks; locally the cloudFiles source adds it as a
         # real column, to every cloudFiles read of the pipeline once any flow refers to it (the
         # reference is often in a flow downstream of the view that reads the files).
-        self._wants_metadata = any(plan.references_column(d.relation, "_metadata") for d in definitions)
+        self._wants_metadata = any(plan.references_column(d.relation, METADATA_COLUMN) for d in definitions)
         for name, output in self._outputs.items():
             self._send_output(self._stored(name, output))
         for flow in self._flows:
@@ -481,6 +503,9 @@ class LocalGraphRegistry(SparkConnectGraphElementRegistry):
         if exps and streaming:
             frame = frame.observe(QUALITY_METRIC_PREFIX + flow.name, *expectations.metric_columns(exps))
         frame = expectations.apply(frame, exps, flow.target)
+        if self._hides_metadata(flow, definition):
+            frame = frame.drop(METADATA_COLUMN)
+        frame = self._partition_columns_last(flow.target, frame)
         if streaming:
             frame = frame.observe(ROWS_METRIC_PREFIX + flow.name, F.count(F.lit(1)).alias("rows"))
         relation = cast(Any, frame)._plan.plan(self._client)
@@ -492,6 +517,29 @@ class LocalGraphRegistry(SparkConnectGraphElementRegistry):
         quality_table = self._send_quality_counter(flow, exps) if exps and not streaming else None
         self.info.flows[flow.name] = FlowInfo(flow.name, flow.target, streaming, _location(flow), exps, quality_table,
                                               definition.inputs, feed, flow.name in self._once)
+
+    def _hides_metadata(self, flow: Flow, definition: _Definition) -> bool:
+        """On Databricks ``_metadata`` is a hidden column: ``*`` does not select it, so a table
+        written from ``SELECT *, _metadata.file_name`` has no ``_metadata`` column. Locally the file
+        source adds it as a real column when the pipeline refers to it; tables (not views, whose
+        readers may still refer to it) leave it out unless the query selects it by name."""
+        output = self._outputs.get(flow.target)
+        return self._wants_metadata and output is not None and not isinstance(output, TemporaryView) \
+            and not plan.selects_whole_column(definition.relation, METADATA_COLUMN)
+
+    def _partition_columns_last(self, target: str, frame: DataFrame) -> DataFrame:
+        """Spark stores a partitioned table's partition columns after the others (a table declared
+        otherwise is refused as corrupted); Delta keeps the query's order. Locally the flow's
+        columns are reordered to put the partition columns last, in their declared order."""
+        partitions = list(getattr(self._outputs.get(target), "partition_cols", None) or [])
+        if not partitions:
+            return frame
+        names = self._resolver.schema(cast(Any, frame)._plan.plan(self._client)).names
+        lowered = {p.lower() for p in partitions}
+        if [n.lower() for n in names[-len(partitions):]] == [p.lower() for p in partitions]:
+            return frame
+        ordered = [n for n in names if n.lower() not in lowered] + partitions
+        return frame.select(*[F.col(f"`{n}`") for n in ordered])
 
     def _keep_batch_sink_flow(self, flow: Flow) -> None:
         definition = self._definitions[flow.name]
@@ -596,6 +644,26 @@ def _user_location(location: SourceCodeLocation) -> SourceCodeLocation:
         if not str(Path(frame.filename).resolve()).startswith(_LIBRARIES) and not frame.filename.startswith("<"):
             return SourceCodeLocation(filename=frame.filename, line_number=frame.lineno)
     return location
+
+
+def _read_delta_files(source: Any) -> None:
+    """``format("delta").load(path)`` of a table outside the pipeline: a Parquet read of the files
+    its log says are current, with the schema its log declares (``palindrom.delta.log``)."""
+    paths = list(source.paths) or [v for k, v in source.options.items() if k.lower() == "path"]
+    if len(paths) != 1:
+        raise PipelineGraphError(f"A Delta read takes one table path; got {paths or 'none'}.")
+    table = Path(paths[0].removeprefix("file:").removeprefix("//"))
+    found = delta_log.snapshot(table)
+    source.format = "parquet"
+    del source.paths[:]
+    source.paths.extend(found.files)
+    for key in [k for k in source.options if k.lower() in ("path", "versionasof", "timestampasof")]:
+        if key.lower() != "path":
+            raise PipelineGraphError(f"Delta time travel ({key}) is not supported locally: {table} is read at its "
+                                     "latest version.")
+        del source.options[key]
+    source.options["basePath"] = str(table)
+    source.schema = found.schema_json
 
 
 def _split_identifier(identifier: str) -> list[str]:

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import importlib.util
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 from pyspark.pipelines.add_pipeline_analysis_context import add_pipeline_analysis_context
-from pyspark.pipelines.block_session_mutations import block_session_mutations
 from pyspark.pipelines.graph_element_registry import graph_element_registration_context
+from pyspark.pipelines.source_code_location import get_caller_source_code_location
 from pyspark.sql import SparkSession
+from pyspark.sql.connect.dataframe import DataFrame as ConnectDataFrame
 
 from palindrom.runtime import dlt_module, environment, notebooks
 from palindrom.runtime.graph import GraphInfo, LocalGraphRegistry
@@ -48,7 +50,7 @@ def load(spark: SparkSession, registry: LocalGraphRegistry, files: list[Path], g
                 if path.suffix == ".sql":
                     register_sql_file(registry, path, configuration)
                 else:
-                    _exec_python(spark, path, graph_id)
+                    _exec_python(spark, registry, path, graph_id)
             except Exception as exc:
                 raise PipelineCodeError(user_location(exc, files), exc) from exc
         pipeline_root.ship()
@@ -58,7 +60,7 @@ def load(spark: SparkSession, registry: LocalGraphRegistry, files: list[Path], g
             raise PipelineCodeError(user_location(exc, files), exc) from exc
 
 
-def _exec_python(spark: SparkSession, path: Path, graph_id: str) -> None:
+def _exec_python(spark: SparkSession, registry: LocalGraphRegistry, path: Path, graph_id: str) -> None:
     """Run one Python file (or a Databricks notebook exported as a .py source) as Databricks would."""
     module_spec = importlib.util.spec_from_file_location(path.stem, str(path))
     if module_spec is None or module_spec.loader is None:
@@ -67,8 +69,29 @@ def _exec_python(spark: SparkSession, path: Path, graph_id: str) -> None:
     module.__dict__["spark"] = spark
     source = path.read_text(encoding="utf-8")
     with add_pipeline_analysis_context(spark=spark, dataflow_graph_id=graph_id, flow_name=None), \
-            block_session_mutations():
+            environment.catalog_switches_refused(), _session_views_in_graph(registry):
         if notebooks.is_notebook(source):
             exec(compile(notebooks.python_source(source), str(path), "exec"), module.__dict__)  # noqa: S102
         else:
             module_spec.loader.exec_module(module)
+
+
+@contextmanager
+def _session_views_in_graph(registry: LocalGraphRegistry) -> Iterator[None]:
+    """Temporary views created while a file loads are created in the session and join the graph
+    (:meth:`LocalGraphRegistry.register_session_view`)."""
+    saved = {name: getattr(ConnectDataFrame, name) for name in ("createTempView", "createOrReplaceTempView")}
+
+    def wrapped(name: str) -> Callable[[ConnectDataFrame, str], None]:
+        def create(frame: ConnectDataFrame, view: str) -> None:
+            saved[name](frame, view)
+            registry.register_session_view(view, frame, get_caller_source_code_location(stacklevel=1))
+        return create
+
+    for name in saved:
+        setattr(ConnectDataFrame, name, wrapped(name))
+    try:
+        yield
+    finally:
+        for name, method in saved.items():
+            setattr(ConnectDataFrame, name, method)

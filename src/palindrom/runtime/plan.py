@@ -50,12 +50,31 @@ def is_streaming(relation: Message) -> bool:
 
 
 def references_column(relation: Message, name: str) -> bool:
-    """True when an unresolved attribute in the plan starts with ``name`` (e.g. ``_metadata``)."""
+    """True when an unresolved attribute in the plan, or a name in its SQL text, starts with
+    ``name`` (e.g. ``_metadata``)."""
     prefix = name.lower()
+    if any(tok.kind in ("word", "ident") and tok.name.lower() == prefix
+           for query in _sql_queries(relation) for tok in sqltext.tokens(query)):
+        return True
     for msg in _messages(relation):
         if msg.DESCRIPTOR.name == "UnresolvedAttribute":
             ident = msg.unparsed_identifier.lower().strip("`")
             if ident == prefix or ident.startswith(prefix + "."):
+                return True
+    return False
+
+
+def selects_whole_column(relation: Message, name: str) -> bool:
+    """True when the plan refers to column ``name`` itself (not only to its fields)."""
+    lowered = name.lower()
+    if any(msg.DESCRIPTOR.name == "UnresolvedAttribute" and msg.unparsed_identifier.lower().strip("`") == lowered
+           for msg in _messages(relation)):
+        return True
+    for query in _sql_queries(relation):
+        toks = sqltext.tokens(query)
+        for index, tok in enumerate(toks):
+            if tok.kind in ("word", "ident") and tok.name.lower() == lowered \
+                    and (index + 1 == len(toks) or toks[index + 1].text != "."):
                 return True
     return False
 
@@ -120,6 +139,16 @@ def rewrite_paths(relation: Message, local: Callable[[str], str]) -> None:
         source.paths.extend(mapped)
         for key in [k for k in source.options if k.lower() == "path"]:
             source.options[key] = local(source.options[key])
+
+
+def rewrite_format_reads(relation: Message, format_name: str, rewrite: Callable[[Any], None]) -> int:
+    """Call ``rewrite`` with every ``Read.DataSource`` of ``format_name`` (any case); return how many."""
+    count = 0
+    for read in _reads(relation):
+        if read.WhichOneof("read_type") == "data_source" and read.data_source.format.lower() == format_name:
+            rewrite(read.data_source)
+            count += 1
+    return count
 
 
 def redirect_table_reads(relation: Message, redirect: Callable[[str, bool], str | None]) -> int:

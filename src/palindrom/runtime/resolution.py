@@ -25,6 +25,7 @@ from pyspark.sql import types as T
 from palindrom.runtime import plan, sqltext
 
 SchemaOf = Callable[[str], "T.StructType | None"]  # a graph dataset's schema, None when not one
+_PLACEHOLDER_VIEW = "__palindrom_schema_of_"
 Prepare = Callable[[pb2.Relation], None]  # rewrites a relation as the registry sends it
 
 
@@ -81,16 +82,20 @@ class SchemaResolver:
     def _sql_placeholders(self, root: pb2.Relation) -> list[str]:
         """SQL text names datasets the plan cannot replace: while it is analysed, session temporary
         views of their schemas stand in for them (read as batches: only the schema matters)."""
-        created: list[str] = []
+        created: dict[str, str] = {}
+
+        def placeholder(name: str) -> str | None:
+            schema = self._schema_of(name)
+            if schema is None:
+                return None
+            if name not in created:
+                created[name] = f"{_PLACEHOLDER_VIEW}{len(created)}"
+                self._spark.createDataFrame([], schema).createOrReplaceTempView(created[name])
+            return f"`{created[name]}`"
+
         for sql in plan.sql_relations(root):
-            sql.query = sqltext.without_stream(sql.query)
-            for name in sqltext.table_references(sql.query):
-                schema = self._schema_of(name)
-                if schema is None or name in created or "." in name:
-                    continue
-                self._spark.createDataFrame([], schema).createOrReplaceTempView(name)
-                created.append(name)
-        return created
+            sql.query = sqltext.map_table_references(sqltext.without_stream(sql.query), placeholder)
+        return list(created.values())
 
     def _placeholder(self, identifier: str) -> pb2.Relation | None:
         schema = self._schema_of(identifier)

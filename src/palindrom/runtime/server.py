@@ -7,9 +7,11 @@ pipeline's storage directory.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -40,6 +42,23 @@ class Server:
 
 
 _server: Server | None = None
+
+
+@contextlib.contextmanager
+def update_session(server: Server) -> Iterator[PySparkSession]:
+    """A Spark session of its own for one update, as each Databricks update has: what pipeline
+    code does to its session at load time (temporary views, UDFs, ``spark.conf.set``) and the
+    tables it has resolved stay with that update. The session is the active one meanwhile, so
+    ``SparkSession.builder.getOrCreate()`` in pipeline code returns it; it is released after."""
+    session = SparkSession.builder.remote(server.url).create()
+    holder = SparkSession._active_session
+    previous = getattr(holder, "session", None)
+    holder.session = session
+    try:
+        yield cast(PySparkSession, session)
+    finally:
+        holder.session = previous
+        session.stop()
 
 
 def _free_port() -> int:
@@ -75,6 +94,12 @@ def server_conf(root: Path, port: int) -> dict[str, str]:
         "spark.sql.connect.serverStacktrace.enabled": "false",
         "spark.sql.pyspark.jvmStacktrace.enabled": "false",
         "spark.sql.sources.partitionOverwriteMode": "dynamic",
+        # No file listing is kept between queries: a pipeline reads the files as they are at each
+        # update (a listing cached by an earlier update named files since removed: FILE_NOT_EXIST).
+        "spark.sql.hive.filesourcePartitionFileCacheSize": "0",
+        # Nor a table's resolved files: each update runs in a session of its own, and a session that
+        # read a table (a query, the UI, a test) must see what later updates wrote to it.
+        "spark.sql.filesourceTableRelationCacheSize": "0",
         # Pipeline configuration reaches pipeline code as written, whatever its key or value: Spark's
         # redaction (keys or values matching secret|password|token|access.key) made
         # spark.conf.get("x.token_url") fail with SQL_CONF_NOT_FOUND. The local runtime redacts

@@ -36,6 +36,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.connect.dataframe import DataFrame as ConnectDataFrame
 from pyspark.sql.connect.plan import SQL as SqlPlan
 
+from palindrom.autoloader import options as autoloader_options
 from palindrom.runtime import cdc, notebooks
 from palindrom.runtime import expectations as ex
 from palindrom.runtime.graph import LocalGraphRegistry
@@ -174,7 +175,8 @@ class QueryRewriter:
             if len(arg) < 3 or arg[1].kind != "arrow":
                 raise SqlPipelineError(self.location, "read_files options are named: name => value.")
             key = arg[0].name
-            options[_READ_FILES_OPTIONS.get(key.lower(), key)] = self._literal(arg[2:])
+            options[_READ_FILES_OPTIONS.get(key.lower()) or autoloader_options.qualified(key)] = \
+                self._literal(arg[2:])
         options.setdefault("cloudFiles.format", "")
         options.setdefault("cloudFiles.inferColumnTypes", "true")  # read_files infers types by default
         if not options["cloudFiles.format"]:
@@ -582,7 +584,7 @@ class SqlFile:
         query = parser.rest()
         self.registry.register_flow(Flow(name=name, target=target, spark_conf={},
                                          source_code_location=self.location(statement.line),
-                                         func=self._query_function(name, query, parser.where, [])))
+                                         func=self._query_function(name, query, parser.where, [])[0]))
         if once:
             self.registry.mark_once(name)
 
@@ -613,16 +615,17 @@ class SqlFile:
             if header.rules:
                 self.registry.add_table_expectations(header.name, header.rules)
             return
-        streaming = reads_stream(header.query)
+        function, streaming = self._query_function(header.name, header.query, where, header.rules)
         if header.kind == "streaming_table" and not streaming:
-            raise SqlPipelineError(where, f"streaming table {header.name} reads no stream: use STREAM(table) or "
-                                   "STREAM read_files(...), or CREATE MATERIALIZED VIEW.")
+            raise SqlPipelineError(where, f"streaming table {header.name} reads no stream: use STREAM(table), "
+                                   "STREAM read_files(...) or cloud_files(...), or CREATE MATERIALIZED VIEW.")
         self.registry.register_flow(Flow(name=header.name, target=header.name, spark_conf={},
-                                         source_code_location=location,
-                                         func=self._query_function(header.name, header.query, where, header.rules)))
+                                         source_code_location=location, func=function))
 
     def _query_function(self, owner: str, query: str, where: str,
-                        rules: list[ex.Expectation]) -> Callable[[], DataFrame]:
+                        rules: list[ex.Expectation]) -> tuple[Callable[[], DataFrame], bool]:
+        """The query as a query function, and whether it reads a stream (``STREAM`` or Auto
+        Loader's ``cloud_files``)."""
         rewriter = QueryRewriter(where, owner)
         text = rewriter.rewrite(query)
         for index, read in enumerate(rewriter.files, start=1):
@@ -632,7 +635,7 @@ class SqlFile:
         def query_function() -> DataFrame:
             return cast(DataFrame, ConnectDataFrame(SqlPlan(text), cast(Any, spark)))
 
-        return ex.attach(query_function, rules) if rules else query_function
+        return (ex.attach(query_function, rules) if rules else query_function), reads_stream(text)
 
     def _files_view(self, name: str, read: FilesRead, where: str) -> None:
         spark, line = self.spark, int(where.rsplit(":", 1)[1])
