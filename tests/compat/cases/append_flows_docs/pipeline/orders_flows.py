@@ -1,4 +1,3 @@
-# ruff: noqa: F821
 # Orders from several regional landing folders appended into one streaming table, plus a one-time backfill
 # of the orders exported from the old system.
 

@@ -1,4 +1,3 @@
-# ruff: noqa: F821
 # Device readings: Auto Loader with schema hints and the file metadata column, one rule set used twice.
 
 import dlt

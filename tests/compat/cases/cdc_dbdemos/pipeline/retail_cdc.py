@@ -1,5 +1,4 @@
 # Databricks notebook source
-# ruff: noqa: F821
 # Customer change events (one JSON record per change, as a Debezium-like tool writes them) materialized as
 # the current customers table and as its full history.
 

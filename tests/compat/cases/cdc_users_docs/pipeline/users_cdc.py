@@ -1,4 +1,3 @@
-# ruff: noqa: F821
 # A change data feed of users (INSERT / UPDATE / DELETE / TRUNCATE events, ordered by sequenceNum) applied
 # as current-state tables and as history tables.
 

@@ -1,5 +1,4 @@
 # Databricks notebook source
-# ruff: noqa: F821
 # Loans: new transactions (JSON), a reference table of accounting treatments (Delta) and historical loans
 # (CSV) -> cleaned and quarantined transactions -> balances per location, cost center and country.
 

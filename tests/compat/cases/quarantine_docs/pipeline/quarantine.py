@@ -1,4 +1,3 @@
-# ruff: noqa: F821
 # Quarantine pattern: tag every trip that breaks a rule instead of dropping it, then split the tagged table.
 
 import dlt

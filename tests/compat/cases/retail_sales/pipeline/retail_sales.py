@@ -1,5 +1,4 @@
 # Databricks notebook source
-# ruff: noqa: F821
 # Retail sales: customers (CSV) and sales orders (JSON) -> cleaned orders -> sales per day in two cities.
 
 import dlt

@@ -1,4 +1,3 @@
-# ruff: noqa: F821
 # Clickstream to two external destinations: a Delta table outside the pipeline and a Kafka topic.
 
 import dlt

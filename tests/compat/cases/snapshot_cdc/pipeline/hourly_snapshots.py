@@ -1,5 +1,4 @@
 # Databricks notebook source
-# ruff: noqa: F821
 # Historical snapshots: one Parquet folder per hour ("YYYY-MM-DD HH") under a root folder, applied in order.
 # On Databricks `dbutils` is a notebook global; the import below gives the same object in a Python file.
 

@@ -1,5 +1,4 @@
 # Databricks notebook source
-# ruff: noqa: F821
 # Periodic snapshots: each update reads the whole orders table as it is now and applies the difference.
 
 import dlt

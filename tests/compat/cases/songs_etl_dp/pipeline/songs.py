@@ -1,4 +1,3 @@
-# ruff: noqa: F821
 # Million Song Dataset subset: tab-separated files without a header -> prepared songs -> busiest artists.
 
 from pyspark import pipelines as dp

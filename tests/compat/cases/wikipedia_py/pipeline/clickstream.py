@@ -1,5 +1,4 @@
 # Databricks notebook source
-# ruff: noqa: F821
 # Wikipedia clickstream, February 2015 (English): raw JSON -> cleaned clicks -> two rankings.
 # Columns of the source are described at https://meta.wikimedia.org/wiki/Research:Wikipedia_clickstream
 

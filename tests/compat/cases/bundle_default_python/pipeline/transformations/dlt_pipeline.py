@@ -1,5 +1,4 @@
 # Databricks notebook source
-# ruff: noqa: F821
 # The earlier template's pipeline notebook: the bundle's source folder on sys.path, then its package.
 
 import sys

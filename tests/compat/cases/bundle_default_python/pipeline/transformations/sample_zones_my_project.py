@@ -1,4 +1,3 @@
-# ruff: noqa: F821
 import dlt
 from pyspark.sql.functions import col
 from pyspark.sql.functions import sum as sum_
