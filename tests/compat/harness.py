@@ -1,5 +1,5 @@
-"""Runs one corpus case: its unchanged pipeline files on two batches of synthetic input, each update
-compared with the case's independently computed tables."""
+"""Runs one corpus case: its pipeline files (re-created from a public pipeline, run as they are) on two
+batches of synthetic input, each update compared with the case's independently computed tables."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Every corpus case: public pipeline files, unchanged, give the independently computed tables on the
-first update and, incrementally, on the second."""
+"""Every corpus case: pipeline files re-created one for one from public pipelines, run as they are,
+give the independently computed tables on the first update and, incrementally, on the second."""
 
 from __future__ import annotations
 
