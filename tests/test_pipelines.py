@@ -73,6 +73,24 @@ def test_pipeline_code_error_names_file_and_line(pipeline_copy, run_cli, tmp_pat
     assert "JVM stacktrace" not in err and "at org.apache" not in err
 
 
+def test_event_hooks_are_refused_where_they_are_declared(pipeline_copy, run_cli, tmp_path, capsys):
+    folder, _ = pipeline_copy("refused_hook")
+    assert run_cli("run", folder, "--storage", tmp_path / "s", "--dry-run") == 1
+    err = capsys.readouterr().err
+    assert f"{folder / 'flows.py'}:9" in err
+    assert "@dlt.on_event_hook" in err and "event_log" in err
+    assert "Traceback" not in err
+
+
+def test_a_streaming_read_of_a_delta_path_is_refused_at_definition(pipeline_copy, run_cli, tmp_path, capsys):
+    folder, _ = pipeline_copy("refused_delta_stream")
+    assert run_cli("run", folder, "--storage", tmp_path / "s", "--dry-run") == 1
+    err = capsys.readouterr().err
+    assert "/tmp/no-such-delta-table/orders" in err and "orders_copy" in err
+    assert f"{folder / 'flows.py'}:4" in err and "Auto Loader" in err
+    assert "STREAM_FAILED" not in err
+
+
 def test_dry_run_catches_missing_table(pipeline_copy, run_cli, tmp_path, capsys):
     folder, _ = pipeline_copy("missing_ref")
     assert run_cli("run", folder, "--storage", tmp_path / "s", "--dry-run") == 1

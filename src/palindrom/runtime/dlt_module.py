@@ -23,7 +23,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 
 from palindrom.runtime import cdc, snapshots_cdc
 from palindrom.runtime import expectations as ex
-from palindrom.runtime.graph import LocalGraphRegistry
+from palindrom.runtime.graph import LocalGraphRegistry, PipelineGraphError
 
 QueryFunction = Callable[[], DataFrame]
 _session: SparkSession | None = None
@@ -226,6 +226,15 @@ def create_auto_cdc_from_snapshot_flow(target: str, source: str | Callable[..., 
 
 
 apply_changes_from_snapshot = create_auto_cdc_from_snapshot_flow
+
+
+def on_event_hook(user_event_hook: Callable[..., Any] | None = None, *,
+                  max_allowable_consecutive_failures: int | None = None) -> Any:
+    """``@dlt.on_event_hook`` (event hooks, Public Preview on Databricks): refused when the file loads."""
+    raise PipelineGraphError(
+        "@dlt.on_event_hook (event hooks) is not supported by the local runtime: pipeline events are not "
+        "delivered to Python callbacks here. Read the update's events from the event log table "
+        "(<database>.event_log, or `pipelines logs`) after the update instead.")
 
 
 def foreach_batch_sink(name: str | None = None) -> Callable[[Callable[[DataFrame, int], None]], Any]:

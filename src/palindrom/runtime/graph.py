@@ -403,7 +403,12 @@ class LocalGraphRegistry(SparkConnectGraphElementRegistry):
             plan.rewrite_paths(relation, self._local_path)
             for sql in plan.sql_relations(relation):
                 sql.query = sqltext.map_file_paths(sql.query, self._local_path)
-        plan.rewrite_format_reads(relation, "delta", _read_delta_files)
+        try:
+            plan.rewrite_format_reads(relation, "delta", _read_delta_files)
+        except (PipelineGraphError, delta_log.DeltaTableError) as exc:
+            flow = next((f for f in self._flows if f.name == flow_name), None)
+            where = f" (flow '{flow_name}', {_location(flow)})" if flow is not None else ""
+            raise PipelineGraphError(f"{exc}{where}") from exc
         self._inject_cloud_files_options(flow_name, relation, wants_metadata)
 
     def _local_path(self, path: str) -> str:
@@ -646,10 +651,16 @@ def _user_location(location: SourceCodeLocation) -> SourceCodeLocation:
     return location
 
 
-def _read_delta_files(source: Any) -> None:
+def _read_delta_files(source: Any, streaming: bool) -> None:
     """``format("delta").load(path)`` of a table outside the pipeline: a Parquet read of the files
     its log says are current, with the schema its log declares (``palindrom.delta.log``)."""
     paths = list(source.paths) or [v for k, v in source.options.items() if k.lower() == "path"]
+    if streaming:
+        raise PipelineGraphError(
+            f"A streaming read of the Delta table at {paths[0] if paths else '?'} (readStream.format('delta')."
+            "load(path)) is not supported locally: the local runtime reads Delta tables outside the pipeline "
+            "only as a snapshot. Read it with spark.read (a materialized view), or land its changes as "
+            "files and stream them with Auto Loader (cloudFiles).")
     if len(paths) != 1:
         raise PipelineGraphError(f"A Delta read takes one table path; got {paths or 'none'}.")
     table = Path(paths[0].removeprefix("file:").removeprefix("//"))

@@ -141,12 +141,13 @@ def rewrite_paths(relation: Message, local: Callable[[str], str]) -> None:
             source.options[key] = local(source.options[key])
 
 
-def rewrite_format_reads(relation: Message, format_name: str, rewrite: Callable[[Any], None]) -> int:
-    """Call ``rewrite`` with every ``Read.DataSource`` of ``format_name`` (any case); return how many."""
+def rewrite_format_reads(relation: Message, format_name: str, rewrite: Callable[[Any, bool], None]) -> int:
+    """Call ``rewrite(data_source, is_streaming)`` with every ``Read.DataSource`` of ``format_name``
+    (any case); return how many."""
     count = 0
     for read in _reads(relation):
         if read.WhichOneof("read_type") == "data_source" and read.data_source.format.lower() == format_name:
-            rewrite(read.data_source)
+            rewrite(read.data_source, read.is_streaming)
             count += 1
     return count
 
