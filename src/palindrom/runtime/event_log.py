@@ -13,9 +13,12 @@ import datetime as dt
 import json
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from pyspark.sql import SparkSession
+
+from palindrom.runtime import history
 
 TABLE = "event_log"
 SCHEMA = (
@@ -39,6 +42,7 @@ class EventLog:
     pipeline_name: str
     update_id: str
     events: list[dict[str, Any]] = field(default_factory=list)
+    mirror: Path | None = None  # JSON lines copy, rewritten as events are added (history.events_file)
 
     def add(self, event_type: str, message: str, details: dict[str, Any], *, level: str = "INFO",
             flow: str | None = None, dataset: str | None = None, error: str | None = None) -> dict[str, Any]:
@@ -56,7 +60,12 @@ class EventLog:
             "details": details, "event_type": event_type,
         }
         self.events.append(event)
+        self.flush()
         return event
+
+    def flush(self) -> None:
+        if self.mirror is not None:
+            history.write_events(self.mirror, self.events)
 
     def write(self, spark: SparkSession, database: str) -> int:
         rows = [{**e, "details": json.dumps(e["details"])} for e in self.events]
@@ -96,7 +105,8 @@ class UpdateRecorder:
         if status == "COMPLETED":
             self._completed[name] = event
 
-    def finish(self, state: str, rows: dict[str, int | None], quality: dict[str, dict[str, Any]]) -> None:
+    def finish(self, state: str, rows: dict[str, int | None], quality: dict[str, dict[str, Any]],
+               error: str | None = None) -> None:
         """Fill in the COMPLETED events' metrics, then close the update."""
         for name, event in self._completed.items():
             progress = event["details"]["flow_progress"]
@@ -105,4 +115,5 @@ class UpdateRecorder:
             if name in quality:
                 progress["data_quality"] = quality[name]
         self.log.add("update_progress", f"Update {self.log.update_id[:6]} is {state.upper()}.",
-                     {"update_progress": {"state": state.upper()}}, level="ERROR" if state == "failed" else "INFO")
+                     {"update_progress": {"state": state.upper()}}, level="ERROR" if state == "failed" else "INFO",
+                     error=error if state == "failed" else None)
