@@ -23,7 +23,7 @@ def _duration(seconds: float | None) -> str:
     if seconds is None:
         return "running"
     minutes, rest = divmod(round(seconds), 60)
-    return f"{minutes}m {rest:02d}s" if minutes else f"{seconds:.1f}s"
+    return f"{minutes}m{rest:02d}s" if minutes else f"{seconds:.1f}s"
 
 
 def updates(args: argparse.Namespace) -> int:
@@ -35,13 +35,13 @@ def updates(args: argparse.Namespace) -> int:
     shown = found[-args.limit:][::-1]  # newest first, as the Databricks update list
     print(f"Updates of '{target.name}' under {args.storage} (newest first, {len(shown)} of {len(found)}):")
     header = f"{'update':<10}{'started (UTC)':<21}{'duration':>10}  {'trigger':<13}{'full refresh':<14}{'outcome':<12}"
-    print(header)
+    print(header.rstrip())
     print("-" * len(header))
     for update in shown:
         started = update.started[:19].replace("T", " ")
         outcome = update.state + (" (validate)" if update.validate_only else "")
         print(f"{update.update_id[:8]:<10}{started:<21}{_duration(update.seconds):>10}  {update.cause:<13}"
-              f"{update.full_refresh or 'no':<14}{outcome:<12}")
+              f"{update.full_refresh or 'no':<14}{outcome}")
         if update.error:
             print(f"          error: {update.error}")
     print(f"\nOne update's events: pipelines logs {shown[0].update_id[:8]} --storage {args.storage}")

@@ -89,7 +89,7 @@ def catalog(args: argparse.Namespace, pipeline: str = "") -> Generator[SparkSess
         raise UserError(f"No local catalog under {storage}: no pipeline has run there. "
                         f"Run one first: pipelines run NAME --storage {storage}")
     try:
-        with lock.exclusive(storage.resolve(), pipeline, command=command_line(args)):
+        with lock.exclusive(storage.resolve(), pipeline, command=command_line(args), reading=True):
             with server.update_session(server.start(storage, verbose=getattr(args, "verbose", False))) as session:
                 yield session
     except lock.StorageBusyError as exc:

@@ -25,6 +25,8 @@ def install_hint() -> str:
 
 
 def major_version(java: Path | str) -> int | None:
+    if not Path(java).is_file():
+        return None
     try:
         done = subprocess.run([str(java), "-version"], capture_output=True, text=True, timeout=30, check=False)  # noqa: S603
     except (OSError, subprocess.TimeoutExpired):
@@ -49,6 +51,8 @@ def _candidates() -> list[Path]:
                                   capture_output=True, text=True, check=False)
             if done.returncode == 0 and done.stdout.strip():
                 found.append(Path(done.stdout.strip()) / "bin" / "java")
+    for prefix in ("/opt/homebrew/opt", "/usr/local/opt"):  # Homebrew's keg-only openjdk@N
+        found.extend(Path(prefix) / f"openjdk@{v}" / "bin" / "java" for v in reversed(SUPPORTED))
     for pattern in ("/usr/lib/jvm/*17*/bin/java", "/usr/lib/jvm/*21*/bin/java"):
         found.extend(sorted(Path("/").glob(pattern.lstrip("/"))))
     return found

@@ -33,6 +33,7 @@ class Holder:
     command: str
     pipeline: str
     started: str  # ISO 8601, UTC
+    reading: bool = False  # a command reading the catalog, not a pipeline update
 
     def describe(self) -> str:
         since = self.started
@@ -54,7 +55,8 @@ def _read(handle: TextIO) -> Holder:
         data = {}
     pid = data.get("pid")
     return Holder(pid=pid if isinstance(pid, int) else None, command=str(data.get("command") or "another process"),
-                  pipeline=str(data.get("pipeline") or "?"), started=str(data.get("started") or "unknown time"))
+                  pipeline=str(data.get("pipeline") or "?"), started=str(data.get("started") or "unknown time"),
+                  reading=data.get("reading") is True)
 
 
 def holder(storage: Path) -> Holder | None:
@@ -72,16 +74,16 @@ def holder(storage: Path) -> Holder | None:
 
 
 def busy_message(storage: Path, found: Holder) -> str:
-    what = "a running pipeline update" if " run" in f" {found.command}" else "another command"
+    what = "another command" if found.reading else "a running pipeline update"
     stop = f" (kill {found.pid})" if found.pid is not None else ""
     return (f"Storage {storage} is in use by {what}: {found.describe()}. Wait for it to finish, "
             f"stop it{stop}, or pass a different --storage.")
 
 
 @contextlib.contextmanager
-def exclusive(storage: Path, pipeline: str, command: str | None = None) -> Iterator[None]:
+def exclusive(storage: Path, pipeline: str, command: str | None = None, reading: bool = False) -> Iterator[None]:
     """Hold ``storage`` for this process; ``command`` (default: this process's arguments) is what
-    others are told holds it."""
+    others are told holds it, and ``reading`` whether it only reads the catalog."""
     storage.mkdir(parents=True, exist_ok=True)
     path = storage / LOCK_FILE
     with path.open("a+") as handle:
@@ -93,7 +95,7 @@ def exclusive(storage: Path, pipeline: str, command: str | None = None) -> Itera
         handle.seek(0)
         handle.truncate()
         command = command or shlex.join(["pipelines", *sys.argv[1:]])
-        handle.write(json.dumps({"pid": os.getpid(), "pipeline": pipeline, "command": command,
+        handle.write(json.dumps({"pid": os.getpid(), "pipeline": pipeline, "command": command, "reading": reading,
                                  "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}))
         handle.flush()
         try:
