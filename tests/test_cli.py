@@ -237,3 +237,37 @@ def test_jvm_noise_stays_out_of_the_output(world: World, spark_server: server.Se
     jvm_log = spark_server.event_log_dir.parent / "logs" / "jvm.log"
     if spark_server.started_here:
         assert "Setting default log level" in jvm_log.read_text()
+
+
+def test_progress_is_a_live_table_on_a_terminal_only(world: World, tmp_path: Path) -> None:
+    assert "update running for" not in world.run.out  # stdout was not a terminal
+    from rich.console import Console
+
+    from palindrom.cli.progress import Progress
+    from palindrom.runtime.runner import FlowResult
+
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=120, color_system=None)
+    progress = Progress("dp_style", tmp_path, console=console)
+    progress.observe(FlowResult("raw_csv", "streaming_table", state="running", started=0.0))
+    progress.observe(FlowResult("qty_by_sku", "materialized_view", state="completed", rows=3, started=0.0,
+                                finished=12.0))
+    console.print(progress.__rich__())
+    lines = [line.split() for line in screen.getvalue().splitlines()]
+    assert ["qty_by_sku", "COMPLETED", "3", "12s"] in lines
+    assert next(line for line in lines if line and line[0] == "raw_csv")[1] == "RUNNING"
+
+
+def test_java_17_or_21_is_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from palindrom.runtime import java
+
+    old = tmp_path / "jdk11" / "bin" / "java"
+    old.parent.mkdir(parents=True)
+    old.write_text('#!/bin/sh\necho \'openjdk version "11.0.2" 2019-01-15\' >&2\n')
+    old.chmod(0o755)
+    assert java.major_version(old) == 11
+    monkeypatch.setenv("JAVA_HOME", str(old.parent.parent))  # an unsupported JAVA_HOME is passed over
+    found = java.ensure()
+    shown = subprocess.run([str(found), "-version"], capture_output=True, text=True, check=True).stderr
+    assert re.search(r'version "(17|21)[."]', shown)
+    assert (Path(os.environ["JAVA_HOME"]) / "bin" / "java").resolve() == found.resolve()

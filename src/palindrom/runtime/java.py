@@ -59,15 +59,12 @@ def _candidates() -> list[Path]:
 
 
 def ensure() -> Path:
-    """The java Spark will start; sets JAVA_HOME when it is not the one on PATH or JAVA_HOME."""
+    """The java Spark will start; JAVA_HOME is set to its home (pyspark starts JAVA_HOME's java first)."""
     seen: list[str] = []
     for java in _candidates():
         version = major_version(java)
         if version in SUPPORTED:
-            home = java.resolve().parent.parent
-            if Path(os.environ.get("JAVA_HOME", "/nonexistent")).resolve() != home and \
-                    shutil.which("java") != str(java):
-                os.environ["JAVA_HOME"] = str(home)
+            os.environ["JAVA_HOME"] = str(java.resolve().parent.parent)
             return java
         if version is not None:
             seen.append(f"{java} is Java {version}")
