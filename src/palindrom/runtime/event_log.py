@@ -45,8 +45,9 @@ class EventLog:
     mirror: Path | None = None  # JSON lines copy, rewritten as events are added (history.events_file)
 
     def add(self, event_type: str, message: str, details: dict[str, Any], *, level: str = "INFO",
-            flow: str | None = None, dataset: str | None = None, error: str | None = None) -> dict[str, Any]:
-        now = dt.datetime.now(dt.UTC)
+            flow: str | None = None, dataset: str | None = None, error: str | None = None,
+            at: dt.datetime | None = None) -> dict[str, Any]:
+        now = at or dt.datetime.now(dt.UTC)
         event = {
             "id": str(uuid.uuid4()),
             "sequence": json.dumps({"data_plane_id": {"seq_no": len(self.events)}}),
@@ -78,14 +79,15 @@ class EventLog:
 class UpdateRecorder:
     """Builds one update's events as the runner sees them; written once the update has ended."""
 
-    def __init__(self, log: EventLog, graph: Any, options: Any) -> None:
+    def __init__(self, log: EventLog, graph: Any, options: Any, started: dt.datetime | None = None) -> None:
+        """``started``: when the update was created (before its definitions loaded), if not now."""
         self.log = log
         self.graph = graph
         self._completed: dict[str, dict[str, Any]] = {}
         log.add("create_update", f"Update {log.update_id[:6]} started by USER_ACTION.", {"create_update": {
             "cause": "USER_ACTION", "full_refresh": bool(options.full_refresh_all),
             "full_refresh_selection": list(options.full_refresh), "refresh_selection": list(options.refresh),
-            "validate_only": bool(options.dry_run)}})
+            "validate_only": bool(options.dry_run)}}, at=started)
         for flow in graph.flows.values():
             log.add("flow_definition", f"Flow '{flow.name}' is defined as {graph.outputs.get(flow.target, 'table')}.",
                     {"flow_definition": {"output_dataset": flow.target, "input_datasets": list(flow.inputs),

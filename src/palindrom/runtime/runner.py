@@ -152,7 +152,7 @@ def run_update(spark: SparkSession, spec: PipelineSpec, storage: Path, options: 
     try:
         info = loader.load(spark, registry, spec.source_files(), graph_id, spec.root, spec.configuration)
     except loader.PipelineCodeError as exc:  # the update is in the event log, failed, as on Databricks
-        event_log.UpdateRecorder(log, GraphInfo(), options).finish(
+        event_log.UpdateRecorder(log, GraphInfo(), options, started=started).finish(
             "failed", {}, {}, error=f"{exc.location}: {type(exc.cause).__name__}: {exc.cause}")
         log.write(spark, spec.database)
         raise
@@ -174,7 +174,7 @@ def run_update(spark: SparkSession, spec: PipelineSpec, storage: Path, options: 
         # A held feed (a once flow that has run) is not in the server's graph: it is skipped.
         state = "defined" if kind == "view" else "skipped" if flow.held else "queued"
         result.flows[flow.name] = FlowResult(flow.name, kind, state=state)
-    result.recorder = event_log.UpdateRecorder(log, info, options)
+    result.recorder = event_log.UpdateRecorder(log, info, options, started=started)
     tail = EventLogTail(event_log_dir)
     views = [name for name, kind in info.outputs.items() if kind == "materialized_view" and not is_internal(name)]
     snapshots = MaterializedViewSnapshots(storage / "warehouse", lambda name: info.schema_of(name, spec.database),
