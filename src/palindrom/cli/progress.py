@@ -44,11 +44,12 @@ class Progress:
             self._polled = now
             self._tail.poll()
         table = Table(title=f"{self.pipeline}: update running for {now - self._started:.0f}s",
-                      title_justify="left", box=None, pad_edge=False)
+                      title_justify="left", box=None, pad_edge=False, caption_justify="left",
+                      caption=None if self.flows else "loading the pipeline's definitions")
         for column, justify in (("flow", "left"), ("state", "left"), ("rows so far", "right"),
                                 ("elapsed", "right")):
             table.add_column(column, justify=justify)  # type: ignore[arg-type]
-        for flow in sorted(self.flows.values(), key=lambda f: f.name):
+        for flow in sorted(self.flows.values(), key=lambda f: f.name):  # a copy built without releasing the GIL
             if flow.started is None:
                 elapsed = ""
             else:

@@ -15,7 +15,7 @@ from types import FrameType
 from palindrom.cli import graph_view
 from palindrom.cli.progress import Progress
 from palindrom.cli.report import FlowPrinter, print_summary
-from palindrom.cli.target import command_line
+from palindrom.cli.target import command_line, start_server
 from palindrom.logs import JsonLogger
 from palindrom.runtime import lock, server, spec
 from palindrom.runtime.loader import PipelineCodeError
@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
             return 2
     try:
         with lock.exclusive(args.storage.resolve(), pipeline.name, command=command_line(args)):
-            spark_server = server.start(args.storage, verbose=args.verbose)
+            spark_server = start_server(args)
             interrupt = _Interrupt()
             previous = signal.signal(signal.SIGINT, interrupt) if args.continuous else None
             try:

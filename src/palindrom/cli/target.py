@@ -12,11 +12,13 @@ import argparse
 import contextlib
 import os
 import shlex
+import sys
 from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 
 from pyspark.sql import SparkSession
+from rich.console import Console
 
 from palindrom.runtime import history, lock, server, spec
 
@@ -76,6 +78,14 @@ def ensure_free(storage: Path) -> None:
         raise UserError(lock.busy_message(storage, holder))
 
 
+def start_server(args: argparse.Namespace) -> server.Server:
+    """The local Spark server, with a spinner on a terminal while the JVM starts (20-30 s)."""
+    if server.current() is not None or not sys.stderr.isatty() or getattr(args, "quiet", False):
+        return server.start(args.storage, verbose=getattr(args, "verbose", False))
+    with Console(stderr=True).status("Starting the local Spark server (JVM)..."):
+        return server.start(args.storage, verbose=getattr(args, "verbose", False))
+
+
 @contextlib.contextmanager
 def catalog(args: argparse.Namespace, pipeline: str = "") -> Generator[SparkSession]:
     """A session of its own on the local catalog of ``args.storage`` (``USE`` stays in it), holding
@@ -90,7 +100,7 @@ def catalog(args: argparse.Namespace, pipeline: str = "") -> Generator[SparkSess
                         f"Run one first: pipelines run NAME --storage {storage}")
     try:
         with lock.exclusive(storage.resolve(), pipeline, command=command_line(args), reading=True):
-            with server.update_session(server.start(storage, verbose=getattr(args, "verbose", False))) as session:
+            with server.update_session(start_server(args)) as session:
                 yield session
     except lock.StorageBusyError as exc:
         raise UserError(str(exc)) from None
