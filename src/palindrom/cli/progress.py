@@ -43,9 +43,9 @@ class Progress:
         if now - self._polled >= _POLL_SECONDS:
             self._polled = now
             self._tail.poll()
-        table = Table(title=f"{self.pipeline}: update running for {now - self._started:.0f}s",
-                      title_justify="left", box=None, pad_edge=False, caption_justify="left",
-                      caption=None if self.flows else "loading the pipeline's definitions")
+        loading = "" if self.flows else ", loading the pipeline's definitions"
+        title = f"{self.pipeline}: update running for {now - self._started:.0f}s{loading}"
+        table = Table(title=title, title_justify="left", box=None, pad_edge=False, min_width=len(title))
         for column, justify in (("flow", "left"), ("state", "left"), ("rows so far", "right"),
                                 ("elapsed", "right")):
             table.add_column(column, justify=justify)  # type: ignore[arg-type]
