@@ -1,4 +1,4 @@
-# Two commands do all set-up on a fresh Debian machine: `make run` and `make test`.
+# Two commands do all set-up on a fresh Linux or macOS machine: `make run` and `make test`.
 SHELL := /bin/bash
 UV := $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 STORAGE ?= .pipelines
@@ -13,15 +13,17 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 uv:
 	@command -v uv >/dev/null 2>&1 || [ -x "$(HOME)/.local/bin/uv" ] || python3 -m pip install --user --quiet uv
 
+# Java 17 or 21: found where it is (JAVA_HOME, PATH, macOS java_home, Homebrew); installed with apt-get on
+# Debian/Ubuntu; otherwise one line says what to run.
 java:
-	@if ! java -version 2>&1 | grep -q 'version "17'; then \
-	  echo "Installing Java 17 (openjdk-17-jre-headless)"; \
-	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; \
-	fi
+	@bash tools/java.sh
 
 # Headless Chromium renders the quality dashboard in the test suite.
 browser:
 	@if ! command -v chromium >/dev/null 2>&1 && ! command -v google-chrome >/dev/null 2>&1; then \
+	  if ! command -v apt-get >/dev/null 2>&1; then \
+	    echo "Chromium is missing (headless page tests): run \`brew install --cask chromium\`, then make again." >&2; exit 1; \
+	  fi; \
 	  echo "Installing Chromium (headless dashboard test)"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	fi
@@ -46,6 +48,7 @@ run: setup
 	@echo; $(UV) run --frozen pipelines tables $(PIPELINE) --storage $(STORAGE)
 	@echo; $(UV) run --frozen pipelines quality $(PIPELINE) --storage $(STORAGE) --html $(STORAGE)/quality.html
 	@echo; echo "Dashboard: $(STORAGE)/quality.html   Query: uv run pipelines query --storage $(STORAGE) 'SELECT ...'"
+	@echo "Next: uv run pipelines graph $(PIPELINE) | updates $(PIPELINE) | logs --pipeline $(PIPELINE)   (--storage $(STORAGE))"
 
 # ruff (E, F, I, UP, B, S, C4, RUF) and vulture (dead code; vulture_allowlist.py names framework callbacks).
 lint: setup

@@ -6,49 +6,90 @@ import argparse
 import datetime as dt
 import importlib
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 DEFAULT_STORAGE = Path(".pipelines")
-COMMANDS = {"run": ("run_cmd", "run"), "quality": ("quality_cmd", "report"),
-            "generate": ("generate_cmd", "generate"), "kafka": ("kafka_cmd", "send"),
-            "registry": ("registry_cmd", "run"), "expectations": ("quality_cmd", "check"),
-            "query": ("query_cmd", "run"), "tables": ("query_cmd", "tables")}
+# One subcommand per line: name -> (module in palindrom.cli, function).
+COMMANDS = {
+    "run": ("run_cmd", "run"),
+    "dry-run": ("run_cmd", "run"),
+    "graph": ("graph_cmd", "graph"),
+    "updates": ("history_cmd", "updates"),
+    "logs": ("history_cmd", "logs"),
+    "tables": ("query_cmd", "tables"),
+    "query": ("query_cmd", "run"),
+    "quality": ("quality_cmd", "report"),
+    "expectations": ("quality_cmd", "check"),
+    "generate": ("generate_cmd", "generate"),
+    "kafka": ("kafka_cmd", "send"),
+    "registry": ("registry_cmd", "run"),
+}
+TARGET_HELP = "Pipeline NAME in pipelines/, or PATH to a folder of DLT files."
+READ_TARGET_HELP = TARGET_HELP + " Default: the pipeline that ran under --storage."
 
 
 def _tables(value: str) -> list[str]:
     return [t.strip() for t in value.split(",") if t.strip()]
 
 
+def _common() -> argparse.ArgumentParser:
+    """--env, --storage, --verbose and --quiet, the same on every pipeline command."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--env", default="local", help="Environment in conf/ (default: local).")
+    common.add_argument("--storage", type=Path, default=DEFAULT_STORAGE,
+                        help="Local catalog, tables, checkpoints and logs (default: ./.pipelines).")
+    common.add_argument("--verbose", action="store_true",
+                        help="Show Java stack traces and the JVM's own output (otherwise in STORAGE/logs/).")
+    common.add_argument("--quiet", action="store_true", help="No live progress and no per-flow lines.")
+    return common
+
+
+def _add_run(sub: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
+    run = sub.add_parser("run", parents=[common], help="Run one update (or continuous updates) of a pipeline.")
+    run.add_argument("target", nargs="?", help=TARGET_HELP)
+    refresh = run.add_mutually_exclusive_group()
+    refresh.add_argument("--full-refresh", type=_tables, action="extend", default=[], metavar="T,..",
+                         help="Reset and recompute these tables (repeatable).")
+    refresh.add_argument("--full-refresh-all", action="store_true", help="Reset and recompute every table.")
+    run.add_argument("--refresh", type=_tables, action="extend", default=[], metavar="T,..",
+                     help="Update only these tables (repeatable).")
+    run.add_argument("--dry-run", action="store_true", help="Same as `pipelines dry-run`.")
+    run.add_argument("--continuous", action="store_true", help="Run updates until interrupted (Ctrl-C).")
+    run.add_argument("--interval", type=float, default=10.0, help="Seconds between continuous updates.")
+    dry = sub.add_parser("dry-run", parents=[common],
+                         help="Validate the graph (definitions, references, schemas) without running flows; print it.")
+    dry.add_argument("target", nargs="?", help=TARGET_HELP)
+    dry.set_defaults(dry_run=True, full_refresh=[], full_refresh_all=False, refresh=[], continuous=False,
+                     interval=0.0)
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="pipelines", description="Run this repo's DLT pipelines locally.")
     sub = root.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="Run one update (or continuous updates) of a pipeline.")
-    run.add_argument("target", nargs="?", help="Pipeline NAME in pipelines/, or PATH to a folder of DLT files.")
-    run.add_argument("--env", default="local", help="Environment in conf/ (default: local).")
-    run.add_argument("--storage", type=Path, default=DEFAULT_STORAGE,
-                     help="Local catalog, tables, checkpoints and logs (default: ./.pipelines).")
-    refresh = run.add_mutually_exclusive_group()
-    refresh.add_argument("--full-refresh", type=_tables, default=[], metavar="T,..",
-                         help="Reset and recompute these tables.")
-    refresh.add_argument("--full-refresh-all", action="store_true", help="Reset and recompute every table.")
-    run.add_argument("--refresh", type=_tables, default=[], metavar="T,..", help="Update only these tables.")
-    run.add_argument("--dry-run", action="store_true", help="Validate the graph without running flows.")
-    run.add_argument("--continuous", action="store_true", help="Run updates until interrupted (Ctrl-C).")
-    run.add_argument("--interval", type=float, default=10.0, help="Seconds between continuous updates.")
-    run.add_argument("--verbose", action="store_true", help="Show Java stack traces of failures.")
-    query = sub.add_parser("query", help="Run Spark SQL over the local tables.")
+    common = _common()
+    _add_run(sub, common)
+    graph = sub.add_parser("graph", parents=[common], help="Print the dataflow graph (text tree, DOT, Mermaid, JSON).")
+    graph.add_argument("target", nargs="?", help=READ_TARGET_HELP)
+    graph.add_argument("--format", choices=("text", "dot", "mermaid", "json"), default="text")
+    updates = sub.add_parser("updates", parents=[common], help="A pipeline's updates, newest first.")
+    updates.add_argument("target", nargs="?", help=READ_TARGET_HELP)
+    updates.add_argument("--limit", type=int, default=20, help="How many updates (default: 20).")
+    logs = sub.add_parser("logs", parents=[common], help="One update's event log (default: the latest).")
+    logs.add_argument("update", nargs="?", help="Update id, or its first characters (see `pipelines updates`).")
+    logs.add_argument("--pipeline", help=READ_TARGET_HELP)
+    logs.add_argument("--follow", "-f", action="store_true",
+                      help="Keep printing events until the update ends (waits for the next one when none is running).")
+    query = sub.add_parser("query", parents=[common], help="Run Spark SQL over the local tables.")
     query.add_argument("sql")
-    query.add_argument("--storage", type=Path, default=DEFAULT_STORAGE)
+    query.add_argument("--pipeline", help="Resolve unqualified table names in this pipeline's schema "
+                                          "(default: the pipeline that ran under --storage, when only one did).")
     query.add_argument("--format", choices=("table", "json"), default="table")
-    listing = sub.add_parser("tables", help="Row counts of the tables a pipeline publishes locally.")
-    listing.add_argument("target", nargs="?", help="Pipeline NAME in pipelines/, or PATH.")
-    listing.add_argument("--env", default="local")
-    listing.add_argument("--storage", type=Path, default=DEFAULT_STORAGE)
-    quality = sub.add_parser("quality", help="Data-quality summary of a pipeline's recent updates.")
-    quality.add_argument("target", nargs="?", help="Pipeline NAME in pipelines/, or PATH (local event log).")
-    quality.add_argument("--env", default="local")
-    quality.add_argument("--storage", type=Path, default=DEFAULT_STORAGE)
+    listing = sub.add_parser("tables", parents=[common], help="Row counts of the tables a pipeline publishes locally.")
+    listing.add_argument("target", nargs="?", help=READ_TARGET_HELP)
+    quality = sub.add_parser("quality", parents=[common], help="Data-quality summary of a pipeline's recent updates.")
+    quality.add_argument("target", nargs="?", help=READ_TARGET_HELP)
     quality.add_argument("--updates", type=int, default=10, help="How many recent updates (default: 10).")
     quality.add_argument("--html", type=Path, metavar="FILE", help="Also write a self-contained dashboard page.")
     quality.add_argument("--pipeline-id", metavar="ID",
@@ -95,18 +136,34 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
         args = parser().parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on bad usage, 0 on --help
         return int(exc.code or 0)
+    args.argv = argv
     if args.command == "run" and args.full_refresh_all and args.refresh:
         print("error: --refresh cannot be combined with --full-refresh-all", file=sys.stderr)
         return 2
+    if not getattr(args, "verbose", False):
+        warnings.filterwarnings("ignore", module="pyspark")  # e.g. pandas and Arrow notices
     # Subcommands import on use: `generate` and `registry` start in a blink, without Spark.
     module, function = COMMANDS[args.command]
-    command: Callable[[argparse.Namespace], int] = getattr(importlib.import_module(f"palindrom.cli.{module}"),
-                                                           function)
-    return command(args)
+    try:
+        command: Callable[[argparse.Namespace], int] = getattr(
+            importlib.import_module(f"palindrom.cli.{module}"), function)
+        return command(args)
+    except KeyboardInterrupt:
+        print("Interrupted.", file=sys.stderr)
+        return 130
+    except Exception as exc:  # no Python traceback for what the user can fix; --verbose shows it
+        from palindrom.cli.errors import explain
+
+        message, code = explain(exc)
+        if message is None or getattr(args, "verbose", False):
+            raise
+        print(f"error: {message}", file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":

@@ -12,9 +12,10 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 from pyspark.sql import types as T
 
+from palindrom.cli.target import UserError, catalog, choose, ensure_free
 from palindrom.quality import dashboard, history, sources, terminal, validate
 from palindrom.quality import rules as rules_module
-from palindrom.runtime import server, spec
+from palindrom.runtime import server
 
 
 def report(args: argparse.Namespace) -> int:
@@ -30,18 +31,14 @@ def report(args: argparse.Namespace) -> int:
             print(f"error: cannot read the event log of pipeline {args.pipeline_id}: {exc}", file=sys.stderr)
             return 1
     else:
-        try:
-            pipeline = spec.resolve(args.target, args.env, args.storage)
-        except spec.ConfigurationError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-        spark = _local_session(args.storage)
-        if spark is None or not spark.catalog.tableExists(f"`{pipeline.database}`.event_log"):
-            print(f"error: no event log for '{pipeline.name}' under {args.storage}; run the pipeline first "
-                  f"(pipelines run {pipeline.name} --storage {args.storage}).", file=sys.stderr)
-            return 2
-        name, events = pipeline.name, sources.local_events(spark, pipeline.database)
-        configured = pipeline.configuration.get(rules_module.CONF_KEY)
+        target = choose(args, args.target)
+        ensure_free(args.storage)
+        with catalog(args, target.name) as spark:
+            if not spark.catalog.tableExists(f"`{target.database}`.event_log"):
+                raise UserError(f"No event log for '{target.name}' under {args.storage}; run the pipeline first "
+                                f"(pipelines run {target.name} --storage {args.storage}).")
+            name, events = target.name, sources.local_events(spark, target.database)
+        configured = target.spec.configuration.get(rules_module.CONF_KEY) if target.spec else None
         if configured:
             rules_dir = Path(configured)
     built = history.build(name, events, args.updates)
@@ -88,12 +85,6 @@ def check(args: argparse.Namespace) -> int:
         print(f"ok    {path} ({len(loaded.rules)} rules; {origin})")
     print(f"\n{len(files) - failures} of {len(files)} rules files valid.")
     return 1 if failures else 0
-
-
-def _local_session(storage: Path) -> SparkSession | None:
-    if server.current() is None and not (storage / "metastore_db").exists():
-        return None
-    return server.start(storage).session
 
 
 def _columns(spark: SparkSession, loaded: rules_module.DatasetRules,

@@ -1,61 +1,74 @@
-"""``pipelines query``: Spark SQL over the local tables."""
+"""``pipelines query`` and ``pipelines tables``: Spark SQL and row counts over the local tables."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
+import shlex
 
 from pyspark.errors import PySparkException
 
-from palindrom.runtime import server, spec
-from palindrom.runtime.graph import is_internal
+from palindrom.cli.target import UserError, catalog, choose, ensure_free
+from palindrom.runtime import history
+from palindrom.runtime.graph import is_internal, private_schema
 
 
-def _catalog_exists(args: argparse.Namespace) -> bool:
-    attached = server.current() is not None or server.REMOTE_ENV in os.environ
-    if not attached and not (args.storage / "metastore_db").exists():
-        print(f"error: no local catalog under {args.storage}; run a pipeline first.", file=sys.stderr)
-        return False
-    return True
+def _spark_message(exc: PySparkException) -> str:
+    return str(exc).split("\n\nJVM stacktrace:", 1)[0].strip()
 
 
 def tables(args: argparse.Namespace) -> int:
     """``pipelines tables [NAME]``: every table a pipeline publishes, with its row count."""
-    try:
-        pipeline = spec.resolve(args.target, args.env, args.storage)
-    except spec.ConfigurationError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    if not _catalog_exists(args):
-        return 2
-    spark = server.start(args.storage).session
-    names = sorted(r[1] for r in spark.sql(f"SHOW TABLES IN `{pipeline.database}`").collect()
-                   if not r[2] and not is_internal(r[1]))
-    counts = [(name, spark.table(f"`{pipeline.database}`.`{name}`").count()) for name in names]
+    target = choose(args, args.target)
+    ensure_free(args.storage)
+    with catalog(args, target.name) as spark:
+        if not spark.catalog.databaseExists(target.database):
+            raise UserError(f"'{target.name}' has not run under {args.storage} (no schema {target.database}). "
+                            f"Run it first: pipelines run {target.name} --storage {args.storage}")
+        names = sorted(r[1] for r in spark.sql(f"SHOW TABLES IN `{target.database}`").collect()
+                       if not r[2] and not is_internal(r[1]))
+        counts = [(name, spark.table(f"`{target.database}`.`{name}`").count()) for name in names]
     width = max([5, *(len(n) for n, _ in counts)])
-    print(f"Tables of '{pipeline.name}' (schema {pipeline.database}):")
+    print(f"Tables of '{target.name}' (schema {target.database}):")
     for name, rows in counts:
         print(f"  {name:<{width}}  {rows:>12,}")
+    example = counts[0][0] if counts else "TABLE"
+    print(f"\nQuery one: pipelines query {shlex.quote('SELECT * FROM ' + example + ' LIMIT 10')} "  # noqa: S608 (shown, not run)
+          f"--storage {args.storage}")
     return 0
 
 
 def run(args: argparse.Namespace) -> int:
-    if not _catalog_exists(args):
-        return 2
-    spark = server.start(args.storage).session
-    try:
-        df = spark.sql(args.sql)
-        rows = [r.asDict(recursive=True) for r in df.collect()]
-    except PySparkException as exc:
-        print(f"error: {str(exc).split(chr(10) + chr(10) + 'JVM stacktrace:', 1)[0]}", file=sys.stderr)
-        return 1
+    """Unqualified names resolve in the pipeline's schema: the one named by --pipeline, else the
+    only pipeline that ran in the storage (then its private schema too)."""
+    ran = history.known(args.storage)
+    target = choose(args, args.pipeline) if args.pipeline or len(ran) == 1 else None
+    ensure_free(args.storage)
+    with catalog(args, target.name if target else "") as spark:
+        if target is not None:
+            if not spark.catalog.databaseExists(target.database):
+                raise UserError(f"'{target.name}' has not run under {args.storage} (no schema "
+                                f"{target.database}). Run it first: pipelines run {target.name} "
+                                f"--storage {args.storage}")
+            spark.sql(f"USE `{target.database}`")
+        try:
+            df = spark.sql(args.sql)
+            rows = [r.asDict(recursive=True) for r in df.collect()]
+        except PySparkException as exc:
+            message = _spark_message(exc)
+            if target is None and len(ran) > 1 and "TABLE_OR_VIEW_NOT_FOUND" in message:
+                message += (f"\nStorage {args.storage} holds several pipelines "
+                            f"({', '.join(p.name for p in ran)}): pick one with --pipeline NAME, "
+                            "or qualify the table with its schema.")
+            elif target is not None and "TABLE_OR_VIEW_NOT_FOUND" in message:
+                message += f"\nNames resolve in schema {target.database} ('{target.name}'); " \
+                           f"private tables are in {private_schema(target.database)}."
+            raise UserError(message) from None
+        columns = df.columns
     if args.format == "json":
         for row in rows:
             print(json.dumps(row, default=str))
         return 0
-    columns = df.columns
     cells = [[str(row[c]) for c in columns] for row in rows]
     widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
     print("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))

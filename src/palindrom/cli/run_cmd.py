@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import signal
 import sys
 import time
@@ -10,12 +12,16 @@ import traceback
 import uuid
 from types import FrameType
 
+from palindrom.cli import graph_view
+from palindrom.cli.progress import Progress
 from palindrom.cli.report import FlowPrinter, print_summary
+from palindrom.cli.target import command_line, start_server
 from palindrom.logs import JsonLogger
 from palindrom.runtime import lock, server, spec
 from palindrom.runtime.loader import PipelineCodeError
 from palindrom.runtime.monitor import StreamMonitor, Thresholds
 from palindrom.runtime.runner import (
+    FlowResult,
     PipelineRunError,
     RunOptions,
     UpdateResult,
@@ -55,8 +61,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 2
     try:
-        with lock.exclusive(args.storage.resolve(), pipeline.name):
-            spark_server = server.start(args.storage)
+        with lock.exclusive(args.storage.resolve(), pipeline.name, command=command_line(args)):
+            spark_server = start_server(args)
             interrupt = _Interrupt()
             previous = signal.signal(signal.SIGINT, interrupt) if args.continuous else None
             try:
@@ -103,10 +109,18 @@ def _attempt(spark_server: server.Server, pipeline: spec.PipelineSpec, args: arg
     started = time.monotonic()
     log.request_id = update_id = str(uuid.uuid4())  # every line of this update carries its id
     log.info("update starting", pipeline=pipeline.name, dry_run=options.dry_run)
+    live = Progress(pipeline.name, spark_server.event_log_dir) if _show_progress(args) else None
+
+    def on_flow(flow: FlowResult) -> None:
+        if live is not None:
+            live.observe(flow)
+        if not args.quiet:
+            printer(flow)
+
     try:
-        with server.update_session(spark_server) as session:
+        with server.update_session(spark_server) as session, live or contextlib.nullcontext():
             result = run_update(session, pipeline, args.storage, options,
-                                spark_server.event_log_dir, on_flow=printer, update_id=update_id)
+                                spark_server.event_log_dir, on_flow=on_flow, update_id=update_id)
     except PipelineCodeError as exc:
         print(f"\nPipeline code error at {exc.location}\n  {type(exc.cause).__name__}: {exc.cause}", file=sys.stderr)
         if args.verbose:
@@ -125,9 +139,17 @@ def _attempt(spark_server: server.Server, pipeline: spec.PipelineSpec, args: arg
     _report_triggers(monitor, result)
     _print_notices(result)
     print_summary(result, time.monotonic() - started)
+    if options.dry_run:
+        graph = graph_view.build(pipeline.name, pipeline.database, json.loads(json.dumps(result.graph.to_json())))
+        print(f"\nValid. {graph_view.text(graph)}")
     log.info("update completed", pipeline=pipeline.name,
              rows={name: f.rows for name, f in result.flows.items()}, seconds=result.timings)
     return 0
+
+
+def _show_progress(args: argparse.Namespace) -> bool:
+    """The live table: on a terminal, unless --quiet."""
+    return sys.stdout.isatty() and not args.quiet
 
 
 def _print_notices(result: UpdateResult) -> None:

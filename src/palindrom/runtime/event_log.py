@@ -13,9 +13,12 @@ import datetime as dt
 import json
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from pyspark.sql import SparkSession
+
+from palindrom.runtime import history
 
 TABLE = "event_log"
 SCHEMA = (
@@ -39,10 +42,12 @@ class EventLog:
     pipeline_name: str
     update_id: str
     events: list[dict[str, Any]] = field(default_factory=list)
+    mirror: Path | None = None  # JSON lines copy, rewritten as events are added (history.events_file)
 
     def add(self, event_type: str, message: str, details: dict[str, Any], *, level: str = "INFO",
-            flow: str | None = None, dataset: str | None = None, error: str | None = None) -> dict[str, Any]:
-        now = dt.datetime.now(dt.UTC)
+            flow: str | None = None, dataset: str | None = None, error: str | None = None,
+            at: dt.datetime | None = None) -> dict[str, Any]:
+        now = at or dt.datetime.now(dt.UTC)
         event = {
             "id": str(uuid.uuid4()),
             "sequence": json.dumps({"data_plane_id": {"seq_no": len(self.events)}}),
@@ -56,7 +61,12 @@ class EventLog:
             "details": details, "event_type": event_type,
         }
         self.events.append(event)
+        self.flush()
         return event
+
+    def flush(self) -> None:
+        if self.mirror is not None:
+            history.write_events(self.mirror, self.events)
 
     def write(self, spark: SparkSession, database: str) -> int:
         rows = [{**e, "details": json.dumps(e["details"])} for e in self.events]
@@ -69,14 +79,15 @@ class EventLog:
 class UpdateRecorder:
     """Builds one update's events as the runner sees them; written once the update has ended."""
 
-    def __init__(self, log: EventLog, graph: Any, options: Any) -> None:
+    def __init__(self, log: EventLog, graph: Any, options: Any, started: dt.datetime | None = None) -> None:
+        """``started``: when the update was created (before its definitions loaded), if not now."""
         self.log = log
         self.graph = graph
         self._completed: dict[str, dict[str, Any]] = {}
         log.add("create_update", f"Update {log.update_id[:6]} started by USER_ACTION.", {"create_update": {
             "cause": "USER_ACTION", "full_refresh": bool(options.full_refresh_all),
             "full_refresh_selection": list(options.full_refresh), "refresh_selection": list(options.refresh),
-            "validate_only": bool(options.dry_run)}})
+            "validate_only": bool(options.dry_run)}}, at=started)
         for flow in graph.flows.values():
             log.add("flow_definition", f"Flow '{flow.name}' is defined as {graph.outputs.get(flow.target, 'table')}.",
                     {"flow_definition": {"output_dataset": flow.target, "input_datasets": list(flow.inputs),
@@ -96,7 +107,8 @@ class UpdateRecorder:
         if status == "COMPLETED":
             self._completed[name] = event
 
-    def finish(self, state: str, rows: dict[str, int | None], quality: dict[str, dict[str, Any]]) -> None:
+    def finish(self, state: str, rows: dict[str, int | None], quality: dict[str, dict[str, Any]],
+               error: str | None = None) -> None:
         """Fill in the COMPLETED events' metrics, then close the update."""
         for name, event in self._completed.items():
             progress = event["details"]["flow_progress"]
@@ -105,4 +117,5 @@ class UpdateRecorder:
             if name in quality:
                 progress["data_quality"] = quality[name]
         self.log.add("update_progress", f"Update {self.log.update_id[:6]} is {state.upper()}.",
-                     {"update_progress": {"state": state.upper()}}, level="ERROR" if state == "failed" else "INFO")
+                     {"update_progress": {"state": state.upper()}}, level="ERROR" if state == "failed" else "INFO",
+                     error=error if state == "failed" else None)

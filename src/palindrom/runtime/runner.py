@@ -18,7 +18,7 @@ from pyspark.pipelines.spark_connect_pipeline import create_dataflow_graph
 from pyspark.sql import SparkSession
 
 from palindrom.autoloader.source import CloudFilesDataSource
-from palindrom.runtime import batch_sinks, event_log, expectations, loader, selection
+from palindrom.runtime import batch_sinks, event_log, expectations, history, loader, selection
 from palindrom.runtime.graph import GraphInfo, LocalGraphRegistry, is_internal, private_schema
 from palindrom.runtime.metrics import EventLogTail
 from palindrom.runtime.snapshots import MaterializedViewSnapshots
@@ -146,7 +146,16 @@ def run_update(spark: SparkSession, spec: PipelineSpec, storage: Path, options: 
         state_dir, options.full_refresh, options.full_refresh_all)
     registry = LocalGraphRegistry(spark, graph_id, state_dir, spec.database, update_started=started,
                                   local_paths=spec.local_paths(), once_done=once_done)
-    info = loader.load(spark, registry, spec.source_files(), graph_id, spec.root, spec.configuration)
+    history.record(state_dir, spec.name, spec.database, spec.root)
+    log = event_log.EventLog(event_log.pipeline_id(spec.name, str(storage)), spec.name, update_id,
+                             mirror=history.events_file(state_dir, update_id))
+    try:
+        info = loader.load(spark, registry, spec.source_files(), graph_id, spec.root, spec.configuration)
+    except loader.PipelineCodeError as exc:  # the update is in the event log, failed, as on Databricks
+        event_log.UpdateRecorder(log, GraphInfo(), options, started=started).finish(
+            "failed", {}, {}, error=f"{exc.location}: {type(exc.cause).__name__}: {exc.cause}")
+        log.write(spark, spec.database)
+        raise
     write_graph(state_dir, info)
     if info.private:
         create_schema(spark, private_schema(spec.database), storage)
@@ -165,8 +174,7 @@ def run_update(spark: SparkSession, spec: PipelineSpec, storage: Path, options: 
         # A held feed (a once flow that has run) is not in the server's graph: it is skipped.
         state = "defined" if kind == "view" else "skipped" if flow.held else "queued"
         result.flows[flow.name] = FlowResult(flow.name, kind, state=state)
-    log = event_log.EventLog(event_log.pipeline_id(spec.name, str(storage)), spec.name, update_id)
-    result.recorder = event_log.UpdateRecorder(log, info, options)
+    result.recorder = event_log.UpdateRecorder(log, info, options, started=started)
     tail = EventLogTail(event_log_dir)
     views = [name for name, kind in info.outputs.items() if kind == "materialized_view" and not is_internal(name)]
     snapshots = MaterializedViewSnapshots(storage / "warehouse", lambda name: info.schema_of(name, spec.database),
@@ -191,7 +199,8 @@ def run_update(spark: SparkSession, spec: PipelineSpec, storage: Path, options: 
         if not options.dry_run:
             result.quality = _quality(spark, result, tail)
             result.progress = [p for p in tail.progress if not is_internal(str(p.get("name") or ""))]
-        result.recorder.finish(result.state, {n: f.rows for n, f in result.flows.items()}, result.quality)
+        result.recorder.finish(result.state, {n: f.rows for n, f in result.flows.items()}, result.quality,
+                               error=result.error)
         log.write(spark, spec.database)
         result.timed("finish", clock)
     return result

@@ -20,6 +20,7 @@ from pyspark.sql import SparkSession as PySparkSession
 from pyspark.sql.connect.session import SparkSession
 
 from palindrom import sparkext
+from palindrom.runtime import java
 
 REMOTE_ENV = "PALINDROM_SPARK_REMOTE"
 _LOG4J = """\
@@ -129,8 +130,28 @@ def python_worker(root: Path) -> Path:
     return script
 
 
-def start(root: Path) -> Server:
-    """Start (once per process) a local Spark Connect server keeping its metastore under ``root``."""
+@contextlib.contextmanager
+def _stderr_to(path: Path | None) -> Iterator[None]:
+    """File descriptor 2 points at ``path`` meanwhile: a JVM started now keeps writing its own
+    stderr (start-up warnings, native-library notices) there, not on the terminal."""
+    if path is None:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with path.open("ab") as target:
+        os.dup2(target.fileno(), 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def start(root: Path, verbose: bool = False) -> Server:
+    """Start (once per process) a local Spark Connect server keeping its metastore under ``root``.
+
+    The JVM's own stderr goes to ``<root>/logs/jvm.log`` unless ``verbose``."""
     global _server
     if _server is not None:
         return _server
@@ -140,8 +161,11 @@ def start(root: Path) -> Server:
     root = root.resolve()
     os.environ["PYSPARK_PYTHON"] = str(python_worker(root))
     os.environ.setdefault("PYARROW_IGNORE_TIMEZONE", "1")
+    java.ensure()
     port = _free_port()
-    SparkSession._start_connect_server("local[2]", server_conf(root, port))
+    conf = server_conf(root, port)
+    with _stderr_to(None if verbose else root / "logs" / "jvm.log"):
+        SparkSession._start_connect_server("local[2]", conf)
     url = f"sc://localhost:{port}"  # token without TLS is only allowed for localhost
     os.environ["SPARK_CONNECT_MODE_ENABLED"] = "1"
     session = SparkSession.builder.remote(url).getOrCreate()
