@@ -25,6 +25,7 @@ _.apply_changes_from_snapshot
 _.create_target_table
 _.create_table
 _.create_view
+_.on_event_hook
 _.create_streaming_live_table
 # dbutils as Databricks spells it, called by pipeline code (widgets, secrets, fs).
 _.getAll

@@ -231,6 +231,7 @@ apply_changes_from_snapshot = create_auto_cdc_from_snapshot_flow
 def on_event_hook(user_event_hook: Callable[..., Any] | None = None, *,
                   max_allowable_consecutive_failures: int | None = None) -> Any:
     """``@dlt.on_event_hook`` (event hooks, Public Preview on Databricks): refused when the file loads."""
+    del user_event_hook, max_allowable_consecutive_failures  # Databricks's signature, accepted and refused
     raise PipelineGraphError(
         "@dlt.on_event_hook (event hooks) is not supported by the local runtime: pipeline events are not "
         "delivered to Python callbacks here. Read the update's events from the event log table "
