@@ -13,7 +13,7 @@ DEFAULT_STORAGE = Path(".pipelines")
 COMMANDS = {"run": ("run_cmd", "run"), "quality": ("quality_cmd", "report"),
             "generate": ("generate_cmd", "generate"), "kafka": ("kafka_cmd", "send"),
             "registry": ("registry_cmd", "run"), "expectations": ("quality_cmd", "check"),
-            "query": ("query_cmd", "run"), "tables": ("query_cmd", "tables")}
+            "query": ("query_cmd", "run"), "tables": ("query_cmd", "tables"), "ui": ("ui_cmd", "run")}
 
 
 def _tables(value: str) -> list[str]:
@@ -91,6 +91,11 @@ def parser() -> argparse.ArgumentParser:
     gen.add_argument("--landing", type=Path, help="Landing folder (default: palindrom.events.landing_path).")
     gen.add_argument("--env", default="local")
     gen.add_argument("--storage", type=Path, default=DEFAULT_STORAGE)
+    ui = sub.add_parser("ui", help="Browse a pipeline's graph, updates, event log, tables and quality locally.")
+    ui.add_argument("target", nargs="?", help="Pipeline NAME in pipelines/, or PATH.")
+    ui.add_argument("--env", default="local")
+    ui.add_argument("--storage", type=Path, default=DEFAULT_STORAGE)
+    ui.add_argument("--port", type=int, default=8050, help="Port on 127.0.0.1 (default: 8050).")
     return root
 
 

@@ -40,3 +40,27 @@ def exclusive(storage: Path, pipeline: str) -> Iterator[None]:
             handle.seek(0)
             handle.truncate()
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def holder(storage: Path) -> dict[str, str] | None:
+    """Who holds the storage's run lock (``pid``, ``pipeline``, ``started``), or None when it is free.
+
+    Takes a shared lock for a moment to find out, so it never waits and never blocks a run.
+    """
+    path = storage / ".run.lock"
+    if not path.is_file():
+        return None
+    with path.open("r") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            text = handle.read().strip()
+            try:
+                found = json.loads(text)
+            except ValueError:
+                found = None
+            if not isinstance(found, dict):
+                return {"pid": "?", "pipeline": text or "another process", "started": "?"}
+            return {key: str(found.get(key, "?")) for key in ("pid", "pipeline", "started")}
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return None

@@ -1,0 +1,37 @@
+"""``pipelines ui [NAME]``: the pipeline UI (graph, updates, event log, tables, quality, live metrics)
+of a local storage folder, served on 127.0.0.1."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import uvicorn
+
+from palindrom.runtime import lock, server, spec
+from palindrom.ui.app import create_app
+
+HOST = "127.0.0.1"  # local only: the UI has no authentication
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        pipeline = spec.resolve(args.target, args.env, args.storage)
+    except spec.ConfigurationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    storage = args.storage.resolve()
+    if not (storage / "pipelines" / pipeline.name).is_dir():
+        print(f"error: '{pipeline.name}' has not run under {storage}; run it first "
+              f"(pipelines run {args.target or pipeline.name} --storage {args.storage}).", file=sys.stderr)
+        return 2
+    holder = lock.holder(storage)
+    if holder is None:
+        print("Starting Spark to read the local catalog...", file=sys.stderr, flush=True)
+        server.start(storage)
+    else:
+        print(f"Storage {storage} is in use by a run of '{holder['pipeline']}' (pid {holder['pid']}, since "
+              f"{holder['started']}): the UI shows the graph and live metrics until it finishes.", file=sys.stderr)
+    print(f"Pipeline UI of '{pipeline.name}': http://{HOST}:{args.port}/  (Ctrl-C to stop)", flush=True)
+    uvicorn.run(create_app(pipeline, storage), host=HOST, port=args.port, log_level="warning")
+    return 0
