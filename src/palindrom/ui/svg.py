@@ -17,7 +17,7 @@ from markupsafe import Markup
 
 from palindrom.ui.data import Graph
 
-NODE_W, NODE_H, GAP_X, GAP_Y, PAD = 230, 92, 80, 26, 16
+NODE_W, NODE_H, GAP_X, GAP_Y, PAD = 230, 100, 80, 26, 16
 KIND_LABEL = {"streaming_table": "Streaming table", "materialized_view": "Materialized view", "view": "View",
               "sink": "Sink", "source": "Source (outside the pipeline)"}
 STATE_CLASS = {"COMPLETED": "ok", "FAILED": "failed", "RUNNING": "running", "STARTING": "running",
@@ -79,12 +79,12 @@ def graph_svg(graph: Graph, status: dict[str, NodeStatus]) -> Markup:
             lines.append(f"lowest pass rate {_percent(info.pass_rate)}")
         body = "".join(f'<text x="{x + 12}" y="{y + 42 + i * 17}" class="line">{escape(t)}</text>'
                        for i, t in enumerate(lines))
-        badge = (f'<text x="{x + NODE_W - 10}" y="{y + 20}" text-anchor="end" class="state {state_class}">'
+        badge = (f'<text x="{x + NODE_W - 10}" y="{y + NODE_H - 9}" text-anchor="end" class="state {state_class}">'
                  f'{escape(info.state)}</text>') if info.state else ""
         box = (f'<g class="node kind-{node.kind} state-{state_class}" data-name="{escape(name)}" '
                f'data-kind="{node.kind}" data-state="{escape(info.state)}">'
                f'<rect x="{x}" y="{y}" width="{NODE_W}" height="{NODE_H}" rx="8"/>'
-               f'<text x="{x + 12}" y="{y + 21}" class="name">{escape(_short(name, 22))}</text>{badge}{body}'
+               f'<text x="{x + 12}" y="{y + 21}" class="name">{escape(_short(name, 30))}</text>{badge}{body}'
                f'<title>{escape(name)}</title></g>')
         parts.append(f'<a href="{escape(info.href)}">{box}</a>' if info.href else box)
     parts.append("</svg>")
@@ -143,6 +143,9 @@ def rate_chart(series: Series, updates: Sequence[str], width: int = 520, height:
         bar = plot_h * 0.45 * failed / most
         parts.append(f'<rect class="failed-bar" x="{left + i * step + step * 0.3:.1f}" y="{top + plot_h - bar:.1f}" '
                      f'width="{step * 0.4:.1f}" height="{bar:.1f}"><title>{failed:,} failed</title></rect>')
+        if failed:
+            parts.append(f'<text x="{left + i * step + step / 2:.1f}" y="{top + plot_h - bar - 4:.1f}" '
+                         f'text-anchor="middle" class="tick">{failed:,} failed</text>')
     if series.threshold is not None:
         ty = y_of(series.threshold)
         parts.append(f'<line class="threshold" x1="{left}" x2="{left + plot_w}" y1="{ty:.1f}" y2="{ty:.1f}"/>'
