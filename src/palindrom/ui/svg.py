@@ -84,7 +84,7 @@ def graph_svg(graph: Graph, status: dict[str, NodeStatus]) -> Markup:
         box = (f'<g class="node kind-{node.kind} state-{state_class}" data-name="{escape(name)}" '
                f'data-kind="{node.kind}" data-state="{escape(info.state)}">'
                f'<rect x="{x}" y="{y}" width="{NODE_W}" height="{NODE_H}" rx="8"/>'
-               f'<text x="{x + 12}" y="{y + 21}" class="name">{escape(_short(name, 30))}</text>{badge}{body}'
+               f'<text x="{x + 12}" y="{y + 21}" class="name">{escape(_short(name, 27))}</text>{badge}{body}'
                f'<title>{escape(name)}</title></g>')
         parts.append(f'<a href="{escape(info.href)}">{box}</a>' if info.href else box)
     parts.append("</svg>")
