@@ -228,6 +228,15 @@ def test_html_dashboard_renders_in_headless_chromium(spark, runs):
     assert circles("readings.value_small") == [(first, "0.666667", "6"), (second, "0.666667", "2")]
     assert circles("readings_by_sensor.total_below_limit") == [(first, "1.000000", "3"), (second, "0.666667", "2")]
     assert len(re.findall(r'data-chart="pass-rate"', dom)) == 7
+    # The pass-rate axis spans the data (value_small: 6 of 9, then 2 of 3), not 0-100 %.
+    axis = re.search(r'data-rule="readings.value_small" data-axis-low="([\d.]+)" data-axis-high="([\d.]+)"', dom)
+    assert axis and 0 < float(axis.group(1)) < 6 / 9 < float(axis.group(2)) < 1
+    # A fail rule's threshold (100 %) is drawn; filters by dataset, rule and update are offered.
+    no_poison = re.search(r'<svg[^>]*data-rule="readings.no_poison".*?</svg>', dom, re.S)
+    assert no_poison and 'data-threshold="1"' in no_poison.group()
+    updates = re.search(r'<select id="filter-update">(.*?)</select>', dom, re.S)
+    assert updates and all(f'value="{u}"' in updates.group(1) for u in runs.updates)
+    assert re.findall(r'<select id="filter-dataset">.*?</select>', dom, re.S)[0].count("<option") == 3
 
     def bars(chart: str, key: str) -> dict[str, int]:
         block = re.search(rf'<svg[^>]*data-chart="{chart}".*?</svg>', dom, re.S)
