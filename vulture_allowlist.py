@@ -63,3 +63,15 @@ _.expression
 # Reported to the runtime's owners (issue 13 merge note): no reader in the code today.
 _.DEAD_LETTER
 _.started_here
+# The pipeline UI's Jinja templates and its /api/live JSON (vars of FlowLive) read these fields.
+_.validate_only
+_.row_count
+_.sample_columns
+_.batch_id
+_.num_input_rows
+_.input_rows_per_second
+_.processed_rows_per_second
+_.trigger_execution_ms
+_.rows_total
+_.refresh_selection
+_.full_refresh_text

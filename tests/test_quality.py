@@ -228,6 +228,16 @@ def test_html_dashboard_renders_in_headless_chromium(spark, runs):
     assert circles("readings.value_small") == [(first, "0.666667", "6"), (second, "0.666667", "2")]
     assert circles("readings_by_sensor.total_below_limit") == [(first, "1.000000", "3"), (second, "0.666667", "2")]
     assert len(re.findall(r'data-chart="pass-rate"', dom)) == 7
+    # The pass-rate axis spans the data (value_small: 6 of 9, then 2 of 3), not 0-100 %.
+    axis = re.search(r'data-rule="readings.value_small" data-axis-low="([\d.]+)" data-axis-high="([\d.]+)"', dom)
+    assert axis and 0 < float(axis.group(1)) < 6 / 9 < float(axis.group(2)) < 1
+    # A fail rule's threshold (100 %) is drawn; filters by dataset, rule and update are offered.
+    no_poison = re.search(r'<svg[^>]*data-rule="readings.no_poison".*?</svg>', dom, re.S)
+    assert no_poison and 'data-threshold="1"' in no_poison.group()
+    updates = re.search(r'<select id="filter-update">(.*?)</select>', dom, re.S)
+    assert updates and all(f'value="{u}"' in updates.group(1) for u in runs.updates)
+    assert re.findall(r'<select id="filter-dataset">.*?</select>', dom, re.S)[0].count("<option") == 3
+    _filters_in_playwright(page, runs.updates[0])
 
     def bars(chart: str, key: str) -> dict[str, int]:
         block = re.search(rf'<svg[^>]*data-chart="{chart}".*?</svg>', dom, re.S)
@@ -254,6 +264,31 @@ def test_html_dashboard_renders_in_headless_chromium(spark, runs):
     red = sum(n for n, (r, g, b) in colors if r > 170 and g < 90 and b < 80)   # failure bars and dots
     blue = sum(n for n, (r, g, b) in colors if b > 150 and r < 90)             # row bars and lines
     assert red > 2000 and blue > 2000, (red, blue)
+
+
+def _filters_in_playwright(page: Path, first_update: str) -> None:
+    """The dashboard's filters, clicked in Chromium: one dataset's rules only; one update's counts."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=_chromium(), args=["--no-sandbox"])
+        try:
+            view = browser.new_page()
+            view.goto(page.as_uri())
+            view.select_option("#filter-dataset", "readings_by_sensor")
+            visible = view.locator("#rules-table tbody tr:not(.hidden)")
+            assert sorted(r.get_attribute("data-rule") or "" for r in visible.all()) == [
+                "enough_readings", "sensor_known", "total_below_limit"]
+            assert view.locator("#pass-rate .card:not(.hidden)").count() == 3
+            view.select_option("#filter-dataset", "")
+            view.select_option("#filter-rule", "value_small")
+            view.select_option("#filter-update", first_update)
+            row = view.locator("#rules-table tbody tr:not(.hidden)")
+            assert row.count() == 1
+            # the first update's counts for value_small: 6 of the 9 rows of landing/1.json passed
+            assert [c.inner_text() for c in row.locator("td").all()][3:] == ["6", "3", "66.7%"]
+        finally:
+            browser.close()
 
 
 def test_report_from_a_deployed_pipeline_through_databricks_sdk(spark, runs, monkeypatch):

@@ -25,6 +25,7 @@ COMMANDS = {
     "generate": ("generate_cmd", "generate"),
     "kafka": ("kafka_cmd", "send"),
     "registry": ("registry_cmd", "run"),
+    "ui": ("ui_cmd", "run"),
 }
 TARGET_HELP = "Pipeline NAME in pipelines/, or PATH to a folder of DLT files."
 READ_TARGET_HELP = TARGET_HELP + " Default: the pipeline that ran under --storage."
@@ -132,6 +133,10 @@ def parser() -> argparse.ArgumentParser:
     gen.add_argument("--landing", type=Path, help="Landing folder (default: palindrom.events.landing_path).")
     gen.add_argument("--env", default="local")
     gen.add_argument("--storage", type=Path, default=DEFAULT_STORAGE)
+    ui = sub.add_parser("ui", parents=[common],
+                        help="Browse a pipeline's graph, updates, event log, tables and quality locally.")
+    ui.add_argument("target", nargs="?", help="Pipeline NAME in pipelines/, or PATH.")
+    ui.add_argument("--port", type=int, default=8050, help="Port on 127.0.0.1 (default: 8050).")
     return root
 
 

@@ -104,3 +104,4 @@ def exclusive(storage: Path, pipeline: str, command: str | None = None, reading:
             handle.seek(0)
             handle.truncate()
             fcntl.flock(handle, fcntl.LOCK_UN)
+

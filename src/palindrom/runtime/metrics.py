@@ -19,7 +19,7 @@ _QUERY_EVENT = "org.apache.spark.sql.streaming.StreamingQueryListener$Query"
 
 
 class EventLogTail:
-    def __init__(self, directory: Path | None) -> None:
+    def __init__(self, directory: Path | None, *, from_start: bool = False) -> None:
         self._dir = directory
         self._offsets: dict[Path, int] = {}
         self.rows: dict[str, int] = defaultdict(int)
@@ -28,7 +28,8 @@ class EventLogTail:
         self._query_names: dict[str, str] = {}
         self._terminated: set[str] = set()
         self.failed: set[str] = set()  # queries that terminated with an exception
-        self._offsets = {p: p.stat().st_size for p in self._files()}
+        if not from_start:  # an update reads only what is logged after it starts
+            self._offsets = {p: p.stat().st_size for p in self._files()}
 
     def _files(self) -> list[Path]:
         if self._dir is None or not self._dir.is_dir():
