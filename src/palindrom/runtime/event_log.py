@@ -17,6 +17,8 @@ from typing import Any
 
 from pyspark.sql import SparkSession
 
+from palindrom import logs
+
 TABLE = "event_log"
 SCHEMA = (
     "id STRING, sequence STRING, "
@@ -59,11 +61,21 @@ class EventLog:
         return event
 
     def write(self, spark: SparkSession, database: str) -> int:
-        rows = [{**e, "details": json.dumps(e["details"])} for e in self.events]
+        rows = [_redacted({**e, "details": json.dumps(e["details"])}) for e in self.events]
         if rows:
             frame = spark.createDataFrame(rows, schema=SCHEMA)
             frame.write.mode("append").saveAsTable(f"`{database}`.`{TABLE}`")
         return len(rows)
+
+
+def _redacted(row: dict[str, Any]) -> dict[str, Any]:
+    """Secrets (palindrom.logs) never reach the event log: not in messages, errors or details."""
+    error = row.get("error")
+    if error:
+        error = {**error, "exceptions": [{"class_name": logs.redact(x["class_name"] or ""),
+                                          "message": logs.redact(x["message"] or "")}
+                                         for x in error["exceptions"]]}
+    return {**row, "message": logs.redact(row["message"]), "details": logs.redact(row["details"]), "error": error}
 
 
 class UpdateRecorder:
