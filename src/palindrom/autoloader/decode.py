@@ -176,7 +176,8 @@ def _avro(path: Path, options: CloudFilesOptions, columns: list[str] | None) -> 
             reader = fastavro.parse_schema(reader_json) if reader_json else None
             convert = values.converter(reader_json or blocks.writer_schema) or values.identity
             for block in blocks:
-                data = block.bytes_.getvalue()
+                raw: Any = block  # fastavro's stubs omit Block.bytes_ (the decompressed records)
+                data = raw.bytes_.getvalue()
                 buffer = io.BytesIO(data)
                 for _ in range(block.num_records):
                     start = buffer.tell()
