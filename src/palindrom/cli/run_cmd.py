@@ -145,7 +145,7 @@ def _attempt(spark_server: server.Server, pipeline: spec.PipelineSpec, args: arg
             return RETRY
         bad.report(log, pipeline.name)
         _print_notices(exc.result)     # e.g. which materialized views kept their previous contents
-        for sentence in rule_errors.explain(exc.result, pipeline.configuration):
+        for sentence in rule_errors.explain(exc.result, str(exc), pipeline.configuration):
             print(f"\nBad rule: {sentence}", file=sys.stderr)
             log.error("bad rule", pipeline=pipeline.name, detail=sentence)
         print(f"\nUpdate FAILED: {_clean(str(exc), args.verbose)}", file=sys.stderr)
