@@ -26,7 +26,9 @@ def starter_orders_silver():
         F.trim("customer_id").alias("customer_id"),
         F.col("amount"),
         F.col("quantity"),
-        F.to_timestamp("ordered_at").alias("ordered_at"),
+        # A value that is not a timestamp becomes NULL (and is dropped by valid_ordered_at, bronze
+        # keeps it as landed) instead of failing every update with CAST_INVALID_INPUT.
+        F.try_to_timestamp("ordered_at").alias("ordered_at"),
     )
 
 

@@ -163,20 +163,56 @@ def _parquet(path: Path, options: CloudFilesOptions, columns: list[str] | None) 
 
 
 def _avro(path: Path, options: CloudFilesOptions, columns: list[str] | None) -> Iterator[Record]:
-    """Records of an Avro container file, resolved onto ``avroSchema`` when one is given."""
+    """Records of an Avro container file, resolved onto ``avroSchema`` when one is given. Records
+    are read one by one inside each block: a record that cannot be decoded (invalid UTF-8 in a
+    string) is rescued alone with its bytes, its neighbours are read; a damaged block ends the file
+    with one error record (what follows cannot be delimited)."""
     reader_json = json.loads(options.avro_schema) if options.avro_schema else None
     index = 0
     try:
         with path.open("rb") as handle:
-            avro = fastavro.reader(handle, reader_schema=fastavro.parse_schema(reader_json) if reader_json else None)
-            convert = values.converter(reader_json or json.loads(avro.metadata["avro.schema"])) or values.identity
-            for row in avro:
-                yield Record(convert(row) if isinstance(row, dict) else {"value": row}, index)
-                index += 1
+            blocks = fastavro.block_reader(handle)
+            writer = fastavro.parse_schema(blocks.writer_schema)
+            reader = fastavro.parse_schema(reader_json) if reader_json else None
+            convert = values.converter(reader_json or blocks.writer_schema) or values.identity
+            for block in blocks:
+                raw: Any = block  # fastavro's stubs omit Block.bytes_ (the decompressed records)
+                data = raw.bytes_.getvalue()
+                buffer = io.BytesIO(data)
+                for _ in range(block.num_records):
+                    start = buffer.tell()
+                    try:
+                        row = fastavro.schemaless_reader(buffer, writer, reader)
+                    except SchemaResolutionError:
+                        raise
+                    except Exception as exc:  # invalid UTF-8, or damaged bytes (then the rest is lost to it)
+                        end = _record_end(data, start, writer)
+                        if end is None:
+                            raise
+                        yield Record(None, index, f"record {index} cannot be decoded ({type(exc).__name__}: "
+                                                  f"{exc}); its bytes are kept escaped",
+                                     data[start:end].decode("utf-8", errors="backslashreplace"))
+                        buffer.seek(end)
+                        index += 1
+                        continue
+                    yield Record(convert(row) if isinstance(row, dict) else {"value": row}, index)
+                    index += 1
     except SchemaResolutionError as exc:
         yield Record(None, index, f"the file's writer schema cannot be resolved onto avroSchema: {exc}")
     except Exception as exc:  # fastavro raises ValueError, EOFError, StopIteration variants...
         yield Record(None, index, f"corrupt Avro file: {type(exc).__name__}: {exc}")
+
+
+def _record_end(data: bytes, start: int, writer: Any) -> int | None:
+    """Where the record at ``start`` ends by its writer schema, strings not decoded strictly (only
+    measured); None when even that fails."""
+    buffer = io.BytesIO(data)
+    buffer.seek(start)
+    try:
+        fastavro.schemaless_reader(buffer, writer, None, handle_unicode_errors="ignore")
+    except Exception:  # damaged lengths: EOFError, ValueError, IndexError...
+        return None
+    return buffer.tell()
 
 
 def file_schema(path: Path, options: CloudFilesOptions) -> Any:

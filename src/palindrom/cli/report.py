@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 
+from palindrom.quality.bad_records import TableBadRecords
 from palindrom.runtime.runner import FlowResult, UpdateResult
 
 
@@ -34,4 +35,24 @@ def print_summary(result: UpdateResult, seconds: float) -> None:
     for flow in sorted(result.flows.values(), key=lambda f: f.name):
         rows = "" if flow.rows is None else f"{flow.rows:,}"
         print(f"{flow.name:<{width}}{flow.kind:<20}{flow.state:<11}{rows:>12}{_secs(flow.duration):>9}", file=out)
+    out.flush()
+
+
+def print_bad_records(tables: list[TableBadRecords], unavailable: str | None = None) -> None:
+    """Per table: records dead-lettered, rescued and dropped by this update, and where to look."""
+    out = sys.stdout
+    if unavailable is not None:
+        print(f"\nBad records: not counted ({unavailable})", file=out)
+        return
+    if not tables:
+        print("\nBad records in this update: none (0 dead-lettered, 0 rescued, 0 dropped)", file=out)
+        return
+    print("\nBad records in this update (kept, not lost; look where shown):", file=out)
+    width = max([34, *(len(t.table) + 2 for t in tables)])
+    header = f"{'table':<{width}}{'dead-lettered':>14}{'rescued':>10}{'dropped':>10}   where to look"
+    print(header, file=out)
+    print("-" * len(header), file=out)
+    for t in tables:
+        print(f"{t.table:<{width}}{t.dead_lettered:>14,}{t.rescued:>10,}{t.dropped:>10,}   {'; '.join(t.where)}",
+              file=out)
     out.flush()

@@ -10,13 +10,19 @@ import sys
 import time
 import traceback
 import uuid
+from collections.abc import Callable
+from pathlib import Path
 from types import FrameType
 
+from pyspark.sql import SparkSession
+
+from palindrom import logs
 from palindrom.cli import graph_view
 from palindrom.cli.progress import Progress
-from palindrom.cli.report import FlowPrinter, print_summary
+from palindrom.cli.report import FlowPrinter, print_bad_records, print_summary
 from palindrom.cli.target import command_line, start_server
 from palindrom.logs import JsonLogger
+from palindrom.quality import bad_records, rule_errors
 from palindrom.runtime import lock, server, spec
 from palindrom.runtime.loader import PipelineCodeError
 from palindrom.runtime.monitor import StreamMonitor, Thresholds
@@ -45,12 +51,24 @@ class _Interrupt:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Secrets in the configuration or the environment are redacted from everything this prints."""
+    logs.register_environment()
+    out, err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = logs.RedactingStream(out), logs.RedactingStream(err)
+    try:
+        return _run(args)
+    finally:
+        sys.stdout, sys.stderr = out, err
+
+
+def _run(args: argparse.Namespace) -> int:
     log = JsonLogger(args.env)
     try:
         pipeline = spec.resolve(args.target, args.env, args.storage)
     except spec.ConfigurationError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    logs.register_secrets(pipeline.configuration)
     options = RunOptions(full_refresh=args.full_refresh, full_refresh_all=args.full_refresh_all,
                          refresh=args.refresh, dry_run=args.dry_run)
     monitor = None
@@ -117,10 +135,17 @@ def _attempt(spark_server: server.Server, pipeline: spec.PipelineSpec, args: arg
         if not args.quiet:
             printer(flow)
 
+    bad: BadRecords = BadRecords()
     try:
         with server.update_session(spark_server) as session, live or contextlib.nullcontext():
-            result = run_update(session, pipeline, args.storage, options,
-                                spark_server.event_log_dir, on_flow=on_flow, update_id=update_id)
+            bad.before(session, pipeline, options)
+            try:
+                result = run_update(session, pipeline, args.storage, options,
+                                    spark_server.event_log_dir, on_flow=on_flow, update_id=update_id)
+            except PipelineRunError as exc:
+                bad.after(session, pipeline, args.storage, options, exc.result)
+                raise
+            bad.after(session, pipeline, args.storage, options, result)
     except PipelineCodeError as exc:
         print(f"\nPipeline code error at {exc.location}\n  {type(exc.cause).__name__}: {exc.cause}", file=sys.stderr)
         if args.verbose:
@@ -132,7 +157,11 @@ def _attempt(spark_server: server.Server, pipeline: spec.PipelineSpec, args: arg
         _report_triggers(monitor, exc.result)
         if retry and failed_to_start_workers(exc.result):
             return RETRY
+        bad.report(log, pipeline.name)
         _print_notices(exc.result)     # e.g. which materialized views kept their previous contents
+        for sentence in rule_errors.explain(exc.result, str(exc), pipeline.configuration):
+            print(f"\nBad rule: {sentence}", file=sys.stderr)
+            log.error("bad rule", pipeline=pipeline.name, detail=sentence)
         print(f"\nUpdate FAILED: {_clean(str(exc), args.verbose)}", file=sys.stderr)
         log.error("update failed", pipeline=pipeline.name)
         return 1
@@ -142,6 +171,7 @@ def _attempt(spark_server: server.Server, pipeline: spec.PipelineSpec, args: arg
     if options.dry_run:
         graph = graph_view.build(pipeline.name, pipeline.database, json.loads(json.dumps(result.graph.to_json())))
         print(f"\nValid. {graph_view.text(graph)}")
+    bad.report(log, pipeline.name)
     log.info("update completed", pipeline=pipeline.name,
              rows={name: f.rows for name, f in result.flows.items()}, seconds=result.timings)
     return 0
@@ -150,6 +180,60 @@ def _attempt(spark_server: server.Server, pipeline: spec.PipelineSpec, args: arg
 def _show_progress(args: argparse.Namespace) -> bool:
     """The live table: on a terminal, unless --quiet."""
     return sys.stdout.isatty() and not args.quiet
+
+
+class BadRecords:
+    """The update's bad records per table (palindrom.quality.bad_records), counted around it."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, tuple[str, int]] = {}
+        self.since = time.time()
+        self.tables: list[bad_records.TableBadRecords] | None = None
+        self.files: list[str] = []
+        self.unavailable: str | None = None
+        self.skip = False
+
+    def before(self, session: SparkSession, pipeline: spec.PipelineSpec, options: RunOptions) -> None:
+        self.skip = options.dry_run
+        self.since = time.time()
+        if not self.skip:
+            self.counts = self._guard(lambda: bad_records.rescue_counts(session, pipeline.database)) or {}
+
+    def after(self, session: SparkSession, pipeline: spec.PipelineSpec, storage: Path, options: RunOptions,
+              result: UpdateResult) -> None:
+        if self.skip or self.unavailable:
+            return
+        after = self._guard(lambda: bad_records.rescue_counts(session, pipeline.database))
+        if after is None:
+            return
+        refreshed = set(result.graph.outputs) if options.full_refresh_all else set(options.full_refresh)
+        state_dir = storage.resolve() / "pipelines" / pipeline.name
+        files, self.files = bad_records.bad_record_files(state_dir, result, self.since)
+        self.tables = bad_records.summarize(result, self.counts, after, refreshed, files)
+
+    def _guard(self, count: Callable[[], dict[str, tuple[str, int]]]) -> dict[str, tuple[str, int]] | None:
+        try:
+            return count()
+        except Exception as exc:  # counting must not fail the update; say so instead of guessing
+            self.unavailable = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            return None
+
+    def report(self, log: JsonLogger, pipeline: str) -> None:
+        if self.skip:
+            return
+        print_bad_records(self.tables or [], self.unavailable)
+        if self.unavailable is not None:
+            log.warning("bad records not counted", pipeline=pipeline, reason=self.unavailable)
+            return
+        tables = self.tables or []
+        fields = {"pipeline": pipeline, "files": self.files,
+                  "tables": [{"table": t.table, "dead_lettered": t.dead_lettered, "rescued": t.rescued,
+                              "rescue_column": t.rescue_column, "dropped": t.dropped, "where": t.where}
+                             for t in tables]}
+        if tables:
+            log.warning("bad records in this update", **fields)
+        else:
+            log.info("bad records in this update: none", **fields)
 
 
 def _print_notices(result: UpdateResult) -> None:

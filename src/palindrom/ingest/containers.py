@@ -13,7 +13,9 @@ read in ``raw_value`` and in ``records`` how many records those bytes hold, when
 * the file is not an Avro container file, or uses a codec other than null/deflate;
 * its writer schema is not a registered version of the artifact (the whole file, every block counted);
 * a block is damaged or cut short (that block; reading resumes at the next sync marker);
-* a record cannot be read or resolved onto the reader schema (it and the rest of its block).
+* a record cannot be read or resolved onto the reader schema (invalid UTF-8 in a string, an enum
+  symbol the reader lacks...): that record alone, its bytes delimited by the writer schema; only when
+  even the writer schema cannot delimit it (lengths damaged) the rest of its block.
 
 Writer fields the reader schema does not have (a producer already on a newer registered version
 than this pipeline's reader) go to ``rescued_data`` as JSON, as Auto Loader rescues them.
@@ -149,6 +151,19 @@ def _decompress(body: bytes, codec: str) -> bytes:
     raise ContainerError(f"codec '{codec}' is not supported; producers write null or deflate")
 
 
+def _record_end(data: bytes, start: int, writer: Any) -> int | None:
+    """Where the record starting at ``start`` ends, read with its writer schema alone and string
+    bytes not decoded strictly (the bytes are only measured, never kept), or None when even that
+    fails (the record is cut short or its lengths are damaged)."""
+    buffer = io.BytesIO(data)
+    buffer.seek(start)
+    try:
+        fastavro.schemaless_reader(buffer, writer, None, handle_unicode_errors="ignore")
+    except Exception:  # fastavro raises EOFError, ValueError, IndexError... for damaged bytes
+        return None
+    return buffer.tell()
+
+
 def canonical(schema: Any) -> str:
     return str(to_parsing_canonical_form(schema))
 
@@ -214,7 +229,8 @@ class ContainerDecoder(RegistryDecoder):
     def _records(self, block: Block, writer: Any, reader: Any, extra: list[str], ids: dict[str, Any],
                  first: int) -> Iterator[dict[str, Any]]:
         cache = self.worker
-        buffer, count = io.BytesIO(block.data or b""), block.count or 0
+        data = block.data or b""
+        buffer, count = io.BytesIO(data), block.count or 0
         for k in range(count):
             start = buffer.tell()
             try:
@@ -225,11 +241,19 @@ class ContainerDecoder(RegistryDecoder):
                     buffer.seek(start)
                 datum = fastavro.schemaless_reader(buffer, writer, reader)
                 payload = cache["convert"](datum)
-            except Exception as exc:  # resolution errors, truncated or corrupt records: the rest of the block
-                yield {**ids, RAW: (block.data or b"")[start:], RECORDS: count - k, POSITION: first + k,
+            except Exception as exc:  # invalid UTF-8, resolution errors, truncated or corrupt records
+                end = _record_end(data, start, writer)
+                if end is None:  # the record's own bytes cannot be delimited: the rest of the block
+                    yield {**ids, RAW: data[start:], RECORDS: count - k, POSITION: first + k,
+                           ERROR: f"record {first + k} cannot be decoded onto the reader schema "
+                                  f"({type(exc).__name__}: {exc}); the rest of its block is kept here"}
+                    return
+                # Only this record: its bytes end where the writer schema says, the block reads on.
+                yield {**ids, RAW: data[start:end], RECORDS: 1, POSITION: first + k,
                        ERROR: f"record {first + k} cannot be decoded onto the reader schema "
-                              f"({type(exc).__name__}: {exc}); the rest of its block is kept here"}
-                return
+                              f"({type(exc).__name__}: {exc}); its bytes are kept here"}
+                buffer.seek(end)
+                continue
             yield {**ids, PAYLOAD: payload, RECORDS: 1, POSITION: first + k,
                    RESCUED: build.to_json(unknown) if unknown else None}
 

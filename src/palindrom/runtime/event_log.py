@@ -18,6 +18,7 @@ from typing import Any
 
 from pyspark.sql import SparkSession
 
+from palindrom import logs
 from palindrom.runtime import history
 
 TABLE = "event_log"
@@ -66,14 +67,30 @@ class EventLog:
 
     def flush(self) -> None:
         if self.mirror is not None:
-            history.write_events(self.mirror, self.events)
+            history.write_events(self.mirror, [_redacted_event(e) for e in self.events])
 
     def write(self, spark: SparkSession, database: str) -> int:
-        rows = [{**e, "details": json.dumps(e["details"])} for e in self.events]
+        rows = [_redacted({**e, "details": json.dumps(e["details"])}) for e in self.events]
         if rows:
             frame = spark.createDataFrame(rows, schema=SCHEMA)
             frame.write.mode("append").saveAsTable(f"`{database}`.`{TABLE}`")
         return len(rows)
+
+
+def _redacted_event(event: dict[str, Any]) -> dict[str, Any]:
+    """An event as kept in memory (``details`` a dict), redacted like an event log row."""
+    row = _redacted({**event, "details": json.dumps(event["details"])})
+    return {**row, "details": json.loads(row["details"])}
+
+
+def _redacted(row: dict[str, Any]) -> dict[str, Any]:
+    """Secrets (palindrom.logs) never reach the event log: not in messages, errors or details."""
+    error = row.get("error")
+    if error:
+        error = {**error, "exceptions": [{"class_name": logs.redact(x["class_name"] or ""),
+                                          "message": logs.redact(x["message"] or "")}
+                                         for x in error["exceptions"]]}
+    return {**row, "message": logs.redact(row["message"]), "details": logs.redact(row["details"]), "error": error}
 
 
 class UpdateRecorder:

@@ -47,6 +47,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from palindrom import sparkext
+from palindrom.autoloader.options import split_glob
 from palindrom.delta import log as delta_log
 from palindrom.runtime import cdc, expectations, plan, snapshots_cdc, sqltext
 from palindrom.runtime.resolution import SchemaResolver
@@ -599,6 +600,13 @@ class LocalGraphRegistry(SparkConnectGraphElementRegistry):
 
         def set_options(source: Any) -> None:
             options = source.options
+            for path in list(source.paths):
+                root = Path(split_glob(path.removeprefix("file:"))[0])
+                if root.is_file():  # Auto Loader would list nothing and the update would succeed empty
+                    raise PipelineGraphError(
+                        f"Flow '{flow_name}' reads cloudFiles from {path}, which is a file: Auto Loader reads "
+                        f"the files of a directory. Load {root.parent} instead (with pathGlobFilter "
+                        f"'{root.name}' to read only that file).")
             if source.HasField("schema") and source.schema:
                 # Our source adds the rescued-data and _metadata columns to a given schema, so it
                 # must receive the schema as an option rather than as the fixed output schema.

@@ -1,0 +1,35 @@
+"""Auto Loader's Avro reader: a record with invalid UTF-8 is rescued alone with its bytes escaped;
+its neighbours in the same block are read (no Spark: the decoder's records directly)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import fastavro
+
+from palindrom.autoloader import decode
+from palindrom.autoloader.options import CloudFilesOptions
+
+SCHEMA = {"type": "record", "name": "Row", "fields": [{"name": "id", "type": "long"}, {"name": "s", "type": "string"}]}
+
+
+def test_invalid_utf8_record_is_rescued_alone(tmp_path: Path) -> None:
+    out = io.BytesIO()
+    rows = [{"id": i, "s": "BADBAD" if i == 3 else f"v{i}"} for i in range(8)]
+    fastavro.writer(out, fastavro.parse_schema(SCHEMA), rows, codec="null", sync_interval=1 << 20)
+    data = out.getvalue()
+    assert data.count(b"BADBAD") == 1
+    path = tmp_path / "a.avro"
+    path.write_bytes(data.replace(b"BADBAD", b"\xff\xfe" * 3))
+    options = CloudFilesOptions.parse({"cloudFiles.format": "avro", "path": str(tmp_path)})
+
+    records = list(decode.records(path, options))
+
+    assert [(r.position, r.values) for r in records if r.values is not None] == [
+        (i, {"id": i, "s": f"v{i}"}) for i in range(8) if i != 3]
+    bad = [r for r in records if r.values is None]
+    assert len(bad) == 1 and bad[0].position == 3
+    assert bad[0].error is not None and "UnicodeDecodeError" in bad[0].error
+    # id 3 (zig-zag 6), the string's length 6 (zig-zag 12), then the six bytes, escaped.
+    assert bad[0].raw == "\x06\x0c" + "\\xff\\xfe" * 3 and "\ufffd" not in bad[0].raw
