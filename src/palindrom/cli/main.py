@@ -13,7 +13,7 @@ DEFAULT_STORAGE = Path(".pipelines")
 COMMANDS = {"run": ("run_cmd", "run"), "quality": ("quality_cmd", "report"),
             "generate": ("generate_cmd", "generate"), "kafka": ("kafka_cmd", "send"),
             "registry": ("registry_cmd", "run"), "expectations": ("quality_cmd", "check"),
-            "query": ("query_cmd", "run"), "tables": ("query_cmd", "tables")}
+            "query": ("query_cmd", "run"), "tables": ("query_cmd", "tables"), "init": ("init_cmd", "run")}
 
 
 def _tables(value: str) -> list[str]:
@@ -80,6 +80,9 @@ def parser() -> argparse.ArgumentParser:
     send.add_argument("--bootstrap-servers", help="Override palindrom.kafka.bootstrap_servers.")
     send.add_argument("--registry-url", help="Override palindrom.registry.url ('local': schemas/).")
     send.add_argument("--timeout", type=float, help="Seconds to wait for delivery (default 30).")
+    init = sub.add_parser("init", help="Scaffold a new pipeline: spec, code, rules and a passing test.")
+    init.add_argument("name", help="Pipeline name (lower case, digits, _).")
+    init.add_argument("--dir", type=Path, help="Repository root to write into (default: this repository).")
     gen = sub.add_parser("generate", help="Write sample landing files for the events pipeline.")
     gen.add_argument("--events", type=int, default=300_000, help="App events in this batch (default 300000).")
     gen.add_argument("--seed", type=int, default=7, help="Same seed, same records (default 7).")

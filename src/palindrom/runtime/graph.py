@@ -462,7 +462,7 @@ class LocalGraphRegistry(SparkConnectGraphElementRegistry):
                     self._resolver.schema(self._definition(flows[0]).relation)
                 streaming = any(self._definition(f).streaming for f in flows)
             except Exception:  # not analysable here (no files yet, no broker): the mock's own columns
-                schema, streaming = None, not isinstance(output, MaterializedView | TemporaryView)
+                schema, streaming = None, not isinstance(output, MaterializedView)
             frame = substitute(self._spark, schema, streaming)
             first = self._flows.index(flows[0]) if flows else len(self._flows)
             replacement = Flow(name=flows[0].name if flows else name, target=flows[0].target if flows else name,

@@ -36,6 +36,7 @@ from palindrom.runtime.runner import (
 )
 from palindrom.testing.mocks import Mock, MockSchemaError, Rows
 
+EXPECTATIONS_KEY = "palindrom.expectations_path"  # palindrom.quality.rules.CONF_KEY
 WORKER_START_RETRIES = 2  # as ``pipelines run``: an update whose Python workers missed their start window
 
 
@@ -72,8 +73,10 @@ class Pipeline:
         self.storage.mkdir(parents=True, exist_ok=True)
         resolved = spec.resolve(str(target), env, self.storage)
         database = f"{resolved.database}_{uuid.uuid4().hex[:8]}"
-        self.spec = dataclasses.replace(resolved, database=database,
-                                        configuration={**resolved.configuration, **(configuration or {})})
+        # The rules of the pipeline's own repository (a scaffolded one too), unless configured.
+        rules = {EXPECTATIONS_KEY: str(spec.repo_root(resolved.root) / "expectations")}
+        self.spec = dataclasses.replace(resolved, database=database, configuration={
+            **rules, **resolved.configuration, **(configuration or {})})
         self._mocks: dict[str, Mock] = {}
 
     @property
