@@ -465,7 +465,7 @@ class LocalGraphRegistry(SparkConnectGraphElementRegistry):
                 schema, streaming = None, not isinstance(output, MaterializedView)
             frame = substitute(self._spark, schema, streaming)
             first = self._flows.index(flows[0]) if flows else len(self._flows)
-            replacement = Flow(name=flows[0].name if flows else name, target=flows[0].target if flows else name,
+            replacement = Flow(name=name if is_dataset else flows[0].name, target=flows[0].target if flows else name,
                                func=_constant(frame), spark_conf={},
                                source_code_location=flows[0].source_code_location if flows
                                else cast(Output, output).source_code_location)

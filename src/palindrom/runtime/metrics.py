@@ -13,14 +13,17 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from palindrom.runtime.graph import QUALITY_METRIC_PREFIX, ROWS_METRIC_PREFIX
+from palindrom.runtime.graph import QUALITY_METRIC_PREFIX, ROWS_METRIC_PREFIX, private_schema
 
 _QUERY_EVENT = "org.apache.spark.sql.streaming.StreamingQueryListener$Query"
 
 
 class EventLogTail:
-    def __init__(self, directory: Path | None) -> None:
+    def __init__(self, directory: Path | None, database: str | None = None) -> None:
         self._dir = directory
+        # Only this pipeline's queries (named ``spark_catalog.<database>.<flow>``): other updates may
+        # run on the same server at the same time (tests attached to one server), with the same flow names.
+        self._database = database
         self._offsets: dict[Path, int] = {}
         self.rows: dict[str, int] = defaultdict(int)
         self.quality: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -58,6 +61,10 @@ class EventLogTail:
                 self.failed.add(name)
         elif kind == "QueryProgressEvent":
             progress = event["progress"]
+            parts = str(progress.get("name") or "").replace("`", "").split(".")
+            if self._database is not None and len(parts) > 1 and \
+                    parts[-2] not in (self._database, private_schema(self._database)):
+                return
             self.progress.append(progress)
             for name, metric in (progress.get("observedMetrics") or {}).items():
                 if name.startswith(ROWS_METRIC_PREFIX):

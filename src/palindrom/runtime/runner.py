@@ -173,7 +173,7 @@ def run_update(spark: SparkSession, spec: PipelineSpec, storage: Path, options: 
         result.flows[flow.name] = FlowResult(flow.name, kind, state=state)
     log = event_log.EventLog(event_log.pipeline_id(spec.name, str(storage)), spec.name, update_id)
     result.recorder = event_log.UpdateRecorder(log, info, options)
-    tail = EventLogTail(event_log_dir)
+    tail = EventLogTail(event_log_dir, spec.database)
     views = [name for name, kind in info.outputs.items() if kind == "materialized_view" and not is_internal(name)]
     snapshots = MaterializedViewSnapshots(storage / "warehouse", lambda name: info.schema_of(name, spec.database),
                                           state_dir / "mv_snapshots")
