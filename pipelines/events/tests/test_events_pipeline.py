@@ -74,7 +74,7 @@ events = st.builds(
 )
 
 
-@settings(max_examples=2, deadline=None, database=None,
+@settings(max_examples=2, deadline=None, database=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(draws=st.lists(events, min_size=1, max_size=30))
 def test_silver_actions_normalise_deduplicate_and_apply_the_rules(pipeline, draws):

@@ -43,7 +43,7 @@ orders_strategy = st.lists(st.builds(
 ), min_size=1, max_size=25)
 
 
-@settings(max_examples=2, deadline=None, database=None,
+@settings(max_examples=2, deadline=None, database=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(orders=orders_strategy)
 def test_silver_keeps_positive_amounts_trims_ids_and_counts_rules(pipeline, orders):
