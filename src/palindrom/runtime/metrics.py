@@ -13,17 +13,18 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from palindrom.runtime.graph import QUALITY_METRIC_PREFIX, ROWS_METRIC_PREFIX, private_schema
+from palindrom.runtime.graph import QUALITY_METRIC_PREFIX, ROWS_METRIC_PREFIX
 
 _QUERY_EVENT = "org.apache.spark.sql.streaming.StreamingQueryListener$Query"
 
 
 class EventLogTail:
-    def __init__(self, directory: Path | None, database: str | None = None) -> None:
+    def __init__(self, directory: Path | None, schemas: frozenset[str] | None = None) -> None:
         self._dir = directory
-        # Only this pipeline's queries (named ``spark_catalog.<database>.<flow>``): other updates may
-        # run on the same server at the same time (tests attached to one server), with the same flow names.
-        self._database = database
+        # Only the update's own queries (named ``spark_catalog.<schema>.<flow>``, the schema the
+        # pipeline's): other updates may run on the same server at the same time (tests attached to
+        # one server), with the same flow names in other schemas.
+        self._schemas = schemas
         self._offsets: dict[Path, int] = {}
         self.rows: dict[str, int] = defaultdict(int)
         self.quality: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -62,8 +63,7 @@ class EventLogTail:
         elif kind == "QueryProgressEvent":
             progress = event["progress"]
             parts = str(progress.get("name") or "").replace("`", "").split(".")
-            if self._database is not None and len(parts) > 1 and \
-                    parts[-2] not in (self._database, private_schema(self._database)):
+            if self._schemas is not None and len(parts) > 1 and parts[-2] not in self._schemas:
                 return
             self.progress.append(progress)
             for name, metric in (progress.get("observedMetrics") or {}).items():

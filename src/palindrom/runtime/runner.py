@@ -173,7 +173,10 @@ def run_update(spark: SparkSession, spec: PipelineSpec, storage: Path, options: 
         result.flows[flow.name] = FlowResult(flow.name, kind, state=state)
     log = event_log.EventLog(event_log.pipeline_id(spec.name, str(storage)), spec.name, update_id)
     result.recorder = event_log.UpdateRecorder(log, info, options)
-    tail = EventLogTail(event_log_dir, spec.database)
+    qualified = [n for n in [*info.outputs, *info.flows] if "." in n]  # datasets named into other schemas
+    schemas = {spec.database, private_schema(spec.database)} | {n.rsplit(".", 1)[0].split(".")[-1].strip("`")
+                                                                for n in qualified}
+    tail = EventLogTail(event_log_dir, frozenset(schemas))
     views = [name for name, kind in info.outputs.items() if kind == "materialized_view" and not is_internal(name)]
     snapshots = MaterializedViewSnapshots(storage / "warehouse", lambda name: info.schema_of(name, spec.database),
                                           state_dir / "mv_snapshots")
