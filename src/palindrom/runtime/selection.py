@@ -43,18 +43,22 @@ def with_upstream(graph: GraphInfo, names: list[str]) -> list[str]:
         known = ", ".join(sorted(n for n in graph.outputs if not is_internal(n)))
         raise PipelineGraphError(f"Unknown dataset {', '.join(repr(n) for n in unknown)}. "
                                  f"The pipeline's datasets: {known}.")
+
+    def reads(name: str) -> set[str]:
+        return {n for flow in graph.flows.values() if flow.target == name and not flow.held
+                for n in (read.rsplit(".", 1)[-1].strip("`") for read in flow.inputs) if n in graph.outputs}
+
     chosen: set[str] = set()
     todo = list(names)
     while todo:
         name = todo.pop()
-        if name in chosen:
-            continue
-        chosen.add(name)
-        for flow in graph.flows.values():
-            if flow.target == name and not flow.held:
-                todo.extend(n for n in (read.rsplit(".", 1)[-1].strip("`") for read in flow.inputs)
-                            if n in graph.outputs)
-    chosen |= {f"{n}_quarantine" for n in chosen if f"{n}_quarantine" in graph.outputs}
+        if name not in chosen:
+            chosen.add(name)
+            todo.extend(reads(name))
+    # A quarantine goes with its dataset when it reads what the dataset's update reads (not when the
+    # dataset's own query is replaced, e.g. by a test's mock, and the quarantine's input is not run).
+    chosen |= {f"{n}_quarantine" for n in set(chosen)
+               if f"{n}_quarantine" in graph.outputs and reads(f"{n}_quarantine") <= chosen}
     return sorted(n for n in chosen if graph.outputs[n] != "view")
 
 
