@@ -24,6 +24,10 @@ def order(order_id: str, customer: str | None, amount: float | None, hour: int, 
             "ordered_at": (DAY + dt.timedelta(hours=hour)).strftime("%Y-%m-%dT%H:%M:%S")}
 
 
+def _order_key(row: dict[str, object]) -> tuple[str, ...]:
+    return tuple(str(row[k]) for k in ("order_id", "customer_id", "amount", "quantity", "ordered_at"))
+
+
 def expected_silver(orders: list[dict[str, object]]) -> list[dict[str, object]]:
     """Ids trimmed, timestamps parsed; amount > 0 kept (NULL fails a rule, as on Databricks)."""
     kept = [o for o in orders if o["amount"] is not None and float(o["amount"]) > 0]  # type: ignore[arg-type]
@@ -31,7 +35,7 @@ def expected_silver(orders: list[dict[str, object]]) -> list[dict[str, object]]:
                     "customer_id": None if o["customer_id"] is None else str(o["customer_id"]).strip(),
                     "amount": o["amount"], "quantity": o["quantity"],
                     "ordered_at": dt.datetime.strptime(str(o["ordered_at"]), "%Y-%m-%dT%H:%M:%S")}
-                   for o in kept), key=lambda r: (r["order_id"], str(r["customer_id"]), r["amount"]))
+                   for o in kept), key=_order_key)
 
 
 orders_strategy = st.lists(st.builds(
@@ -48,7 +52,7 @@ orders_strategy = st.lists(st.builds(
 @given(orders=orders_strategy)
 def test_silver_keeps_positive_amounts_trims_ids_and_counts_rules(pipeline, orders):
     run = pipeline("starter").given("starter_orders_bronze", rows=orders).run(select=[SILVER])
-    got = sorted(run.rows(SILVER), key=lambda r: (r["order_id"], str(r["customer_id"]), r["amount"]))
+    got = sorted(run.rows(SILVER), key=_order_key)
     assert got == expected_silver(orders)
     non_positive = sum(1 for o in orders if o["amount"] is None or float(o["amount"]) <= 0)  # type: ignore[arg-type]
     no_customer = sum(1 for o in orders if o["customer_id"] is None)
