@@ -103,6 +103,7 @@ test: setup browser checks
 # Benchmarks print ratios measured in one run (never timed tests).
 bench: setup
 	$(UV) run --frozen python -m benchmarks.decoding
+	$(UV) run --frozen python -m benchmarks.plugin
 
 # The package wheel and sdist (the deploy workflow's build check).
 build: setup

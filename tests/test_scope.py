@@ -12,10 +12,11 @@ from conftest import REPO
 
 from palindrom.bundle.scope import scope
 
-EVENTS = {"pipelines": ["events"], "tests": ["tests/test_events.py"], "full": False}
-STARTER = {"pipelines": ["starter"], "tests": ["tests/test_pipelines.py"], "full": False}
-BOTH = {"pipelines": ["events", "starter"], "tests": ["tests/test_events.py", "tests/test_pipelines.py"],
-        "full": False}
+EVENTS_TESTS = ["pipelines/events/tests/test_events_pipeline.py", "tests/test_events.py"]
+STARTER_TESTS = ["pipelines/starter/tests/test_starter_pipeline.py", "tests/test_pipelines.py"]
+EVENTS = {"pipelines": ["events"], "tests": EVENTS_TESTS, "full": False}
+STARTER = {"pipelines": ["starter"], "tests": STARTER_TESTS, "full": False}
+BOTH = {"pipelines": ["events", "starter"], "tests": sorted(EVENTS_TESTS + STARTER_TESTS), "full": False}
 NONE = {"pipelines": [], "tests": [], "full": False}
 ALL = {**BOTH, "full": True}
 
@@ -53,7 +54,7 @@ def test_scope_command_reads_git_and_writes_github_outputs(tmp_path):
                             cwd=REPO, capture_output=True, text=True, check=True,
                             env={"PATH": "/usr/bin:/bin", "GITHUB_OUTPUT": str(output)})
     assert json.loads(result.stdout) == STARTER
-    assert output.read_text() == "pipelines=starter\ntests=tests/test_pipelines.py\nfull=false\n"
+    assert output.read_text() == f"pipelines=starter\ntests={' '.join(STARTER_TESTS)}\nfull=false\n"
     same = subprocess.run([sys.executable, "-m", "palindrom.bundle", "scope", "--base", base.strip(), "--head",
                            base.strip()], cwd=REPO, capture_output=True, text=True, check=True)
     assert json.loads(same.stdout) == NONE

@@ -26,6 +26,7 @@ COMMANDS = {
     "kafka": ("kafka_cmd", "send"),
     "registry": ("registry_cmd", "run"),
     "ui": ("ui_cmd", "run"),
+    "init": ("init_cmd", "run"),
 }
 TARGET_HELP = "Pipeline NAME in pipelines/, or PATH to a folder of DLT files."
 READ_TARGET_HELP = TARGET_HELP + " Default: the pipeline that ran under --storage."
@@ -122,6 +123,9 @@ def parser() -> argparse.ArgumentParser:
     send.add_argument("--bootstrap-servers", help="Override palindrom.kafka.bootstrap_servers.")
     send.add_argument("--registry-url", help="Override palindrom.registry.url ('local': schemas/).")
     send.add_argument("--timeout", type=float, help="Seconds to wait for delivery (default 30).")
+    init = sub.add_parser("init", help="Scaffold a new pipeline: spec, code, rules and a passing test.")
+    init.add_argument("name", help="Pipeline name (lower case, digits, _).")
+    init.add_argument("--dir", type=Path, help="Repository root to write into (default: this repository).")
     gen = sub.add_parser("generate", help="Write sample landing files for the events pipeline.")
     gen.add_argument("--events", type=int, default=300_000, help="App events in this batch (default 300000).")
     gen.add_argument("--seed", type=int, default=7, help="Same seed, same records (default 7).")

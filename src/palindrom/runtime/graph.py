@@ -27,7 +27,7 @@ import hashlib
 import inspect
 import json
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -64,6 +64,12 @@ _USER_FORMATS = (None, "parquet", "delta")  # Delta is Parquet with a log: store
 
 class PipelineGraphError(ValueError):
     """The graph cannot be built as declared (a cycle, a dataset without flows, ...)."""
+
+
+# Replaces a dataset's flows (or one flow) with a query of given rows (palindrom.testing's mocks):
+# called with the update's session, the schema the replaced query has (None when it cannot be
+# analysed locally, e.g. a Kafka source) and whether it streams.
+Substitute = Callable[[SparkSession, "T.StructType | None", bool], DataFrame]
 
 
 @dataclass
@@ -149,8 +155,9 @@ class _Definition:
 class LocalGraphRegistry(SparkConnectGraphElementRegistry):
     def __init__(self, spark: SparkSession, dataflow_graph_id: str, state_dir: Path, database: str,
                  update_started: Any = None, local_paths: dict[str, str] | None = None,
-                 once_done: frozenset[str] = frozenset()) -> None:
+                 once_done: frozenset[str] = frozenset(), substitutes: Mapping[str, Substitute] | None = None) -> None:
         super().__init__(spark, dataflow_graph_id)
+        self._substitutes = dict(substitutes or {})
         self._state_dir = state_dir
         self._database = database
         self._outputs: dict[str, Output] = {}
@@ -425,6 +432,7 @@ class LocalGraphRegistry(SparkConnectGraphElementRegistry):
     # -- flushing --------------------------------------------------------------------------------
     def flush(self) -> GraphInfo:
         with self._resolver.installed():
+            self._apply_substitutes()
             for flow in list(self._flows):
                 self._definition(flow)
         definitions = [self._definitions[f.name] for f in self._flows]
@@ -442,6 +450,36 @@ class LocalGraphRegistry(SparkConnectGraphElementRegistry):
         for sql_text, path in self._sql:
             super().register_sql(sql_text, path)
         return self.info
+
+    def _apply_substitutes(self) -> None:
+        """Each substituted dataset (or flow) gets one flow reading what its substitute returns,
+        shaped by the schema and streaming-ness of the query it replaces."""
+        for name, substitute in self._substitutes.items():
+            is_dataset = name in self._outputs
+            flows = [f for f in self._flows if (f.target if is_dataset else f.name) == name]
+            if not flows and not is_dataset:
+                datasets = ", ".join(sorted(n for n in self._outputs if not is_internal(n)))
+                flow_names = ", ".join(sorted(f.name for f in self._flows if not is_internal(f.name)))
+                raise PipelineGraphError(f"'{name}' is neither a dataset nor a flow of this pipeline. "
+                                         f"Its datasets: {datasets}; its flows: {flow_names}.")
+            output = self._outputs.get(flows[0].target if flows else name)
+            try:
+                schema = self._dataset_schema(name) if is_dataset else \
+                    self._resolver.schema(self._definition(flows[0]).relation)
+                streaming = any(self._definition(f).streaming for f in flows)
+            except Exception:  # not analysable here (no files yet, no broker): the mock's own columns
+                schema, streaming = None, not isinstance(output, MaterializedView)
+            frame = substitute(self._spark, schema, streaming)
+            first = self._flows.index(flows[0]) if flows else len(self._flows)
+            replacement = Flow(name=name if is_dataset else flows[0].name, target=flows[0].target if flows else name,
+                               func=_constant(frame), spark_conf={},
+                               source_code_location=flows[0].source_code_location if flows
+                               else cast(Output, output).source_code_location)
+            self._flows = [f for f in self._flows[:first] if f not in flows] + [replacement] + \
+                [f for f in self._flows[first:] if f not in flows]
+            # What was resolved so far may have read the replaced query: resolve again.
+            self._definitions.clear()
+            self._schemas.clear()
 
     def _stored(self, name: str, output: Output) -> Output:
         """How ``output`` is registered: its kind (see the module docstring) and storage format."""
@@ -643,6 +681,10 @@ class LocalGraphRegistry(SparkConnectGraphElementRegistry):
             source_code_location=source_code_location_to_proto(location),
         ))
         self._client.execute_command(command)
+
+
+def _constant(frame: DataFrame) -> Callable[[], DataFrame]:
+    return lambda: frame
 
 
 _LIBRARIES = (str(Path(pyspark.__file__).parent), str(Path(__file__).resolve().parents[1]))

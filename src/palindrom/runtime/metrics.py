@@ -19,8 +19,13 @@ _QUERY_EVENT = "org.apache.spark.sql.streaming.StreamingQueryListener$Query"
 
 
 class EventLogTail:
-    def __init__(self, directory: Path | None, *, from_start: bool = False) -> None:
+    def __init__(self, directory: Path | None, schemas: frozenset[str] | None = None, *,
+                 from_start: bool = False) -> None:
         self._dir = directory
+        # Only the update's own queries (named ``spark_catalog.<schema>.<flow>``, the schema the
+        # pipeline's): other updates may run on the same server at the same time (tests attached to
+        # one server), with the same flow names in other schemas.
+        self._schemas = schemas
         self._offsets: dict[Path, int] = {}
         self.rows: dict[str, int] = defaultdict(int)
         self.quality: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -59,6 +64,9 @@ class EventLogTail:
                 self.failed.add(name)
         elif kind == "QueryProgressEvent":
             progress = event["progress"]
+            parts = str(progress.get("name") or "").replace("`", "").split(".")
+            if self._schemas is not None and len(parts) > 1 and parts[-2] not in self._schemas:
+                return
             self.progress.append(progress)
             for name, metric in (progress.get("observedMetrics") or {}).items():
                 if name.startswith(ROWS_METRIC_PREFIX):

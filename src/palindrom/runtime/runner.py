@@ -19,7 +19,7 @@ from pyspark.sql import SparkSession
 
 from palindrom.autoloader.source import CloudFilesDataSource
 from palindrom.runtime import batch_sinks, event_log, expectations, history, loader, selection
-from palindrom.runtime.graph import GraphInfo, LocalGraphRegistry, is_internal, private_schema
+from palindrom.runtime.graph import GraphInfo, LocalGraphRegistry, Substitute, is_internal, private_schema
 from palindrom.runtime.metrics import EventLogTail
 from palindrom.runtime.snapshots import MaterializedViewSnapshots
 from palindrom.runtime.spec import PipelineSpec
@@ -54,6 +54,7 @@ class RunOptions:
     full_refresh_all: bool = False
     refresh: list[str] = field(default_factory=list)
     dry_run: bool = False
+    with_upstream: bool = False  # the selections include what their datasets read (palindrom.testing)
 
 
 @dataclass
@@ -132,7 +133,8 @@ def create_schema(spark: SparkSession, database: str, storage: Path) -> None:
 
 def run_update(spark: SparkSession, spec: PipelineSpec, storage: Path, options: RunOptions,
                event_log_dir: Path | None, on_flow: FlowListener | None = None,
-               update_id: str | None = None) -> UpdateResult:
+               update_id: str | None = None, substitutes: dict[str, Substitute] | None = None) -> UpdateResult:
+    """One update. ``substitutes`` replace datasets or flows by name (:meth:`LocalGraphRegistry`)."""
     storage = storage.resolve()
     update_id = update_id or str(uuid.uuid4())
     clock = time.monotonic()
@@ -145,7 +147,7 @@ def run_update(spark: SparkSession, spec: PipelineSpec, storage: Path, options: 
     once_done = frozenset() if options.dry_run else selection.once_done(
         state_dir, options.full_refresh, options.full_refresh_all)
     registry = LocalGraphRegistry(spark, graph_id, state_dir, spec.database, update_started=started,
-                                  local_paths=spec.local_paths(), once_done=once_done)
+                                  local_paths=spec.local_paths(), once_done=once_done, substitutes=substitutes)
     history.record(state_dir, spec.name, spec.database, spec.root)
     log = event_log.EventLog(event_log.pipeline_id(spec.name, str(storage)), spec.name, update_id,
                              mirror=history.events_file(state_dir, update_id))
@@ -159,7 +161,11 @@ def run_update(spark: SparkSession, spec: PipelineSpec, storage: Path, options: 
     write_graph(state_dir, info)
     if info.private:
         create_schema(spark, private_schema(spec.database), storage)
-    chosen = selection.select(info, options.refresh, options.full_refresh, options.full_refresh_all)
+    refresh, full_refresh = options.refresh, options.full_refresh
+    if options.with_upstream:
+        refresh = selection.with_upstream(info, refresh) if refresh else []
+        full_refresh = selection.with_upstream(info, full_refresh) if full_refresh else []
+    chosen = selection.select(info, refresh, full_refresh, options.full_refresh_all)
     chosen = selection.Selection([info.graph_name(n, spec.database) for n in chosen.refresh],
                                  [info.graph_name(n, spec.database) for n in chosen.full_refresh],
                                  chosen.full_refresh_all)
@@ -175,7 +181,10 @@ def run_update(spark: SparkSession, spec: PipelineSpec, storage: Path, options: 
         state = "defined" if kind == "view" else "skipped" if flow.held else "queued"
         result.flows[flow.name] = FlowResult(flow.name, kind, state=state)
     result.recorder = event_log.UpdateRecorder(log, info, options, started=started)
-    tail = EventLogTail(event_log_dir)
+    qualified = [n for n in [*info.outputs, *info.flows] if "." in n]  # datasets named into other schemas
+    schemas = {spec.database, private_schema(spec.database)} | {n.rsplit(".", 1)[0].split(".")[-1].strip("`")
+                                                                for n in qualified}
+    tail = EventLogTail(event_log_dir, frozenset(schemas))
     views = [name for name, kind in info.outputs.items() if kind == "materialized_view" and not is_internal(name)]
     snapshots = MaterializedViewSnapshots(storage / "warehouse", lambda name: info.schema_of(name, spec.database),
                                           state_dir / "mv_snapshots")

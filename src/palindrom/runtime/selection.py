@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from palindrom.runtime.graph import GraphInfo
+from palindrom.runtime.graph import GraphInfo, PipelineGraphError, is_internal
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,34 @@ def _companions(graph: GraphInfo, tables: set[str]) -> set[str]:
         if any(name.startswith(t + "__cdc_") for t in tables):
             extra.add(name)
     return extra
+
+
+def with_upstream(graph: GraphInfo, names: list[str]) -> list[str]:
+    """``names`` and every dataset they read, directly or through others (views included in the walk,
+    not in the result: they are not refreshed, they run inside their readers), plus each chosen
+    dataset's ``<name>_quarantine`` table. An unknown name is an error listing the datasets."""
+    unknown = [n for n in names if n not in graph.outputs or is_internal(n)]
+    if unknown:
+        known = ", ".join(sorted(n for n in graph.outputs if not is_internal(n)))
+        raise PipelineGraphError(f"Unknown dataset {', '.join(repr(n) for n in unknown)}. "
+                                 f"The pipeline's datasets: {known}.")
+
+    def reads(name: str) -> set[str]:
+        return {n for flow in graph.flows.values() if flow.target == name and not flow.held
+                for n in (read.rsplit(".", 1)[-1].strip("`") for read in flow.inputs) if n in graph.outputs}
+
+    chosen: set[str] = set()
+    todo = list(names)
+    while todo:
+        name = todo.pop()
+        if name not in chosen:
+            chosen.add(name)
+            todo.extend(reads(name))
+    # A quarantine goes with its dataset when it reads what the dataset's update reads (not when the
+    # dataset's own query is replaced, e.g. by a test's mock, and the quarantine's input is not run).
+    chosen |= {f"{n}_quarantine" for n in set(chosen)
+               if f"{n}_quarantine" in graph.outputs and reads(f"{n}_quarantine") <= chosen}
+    return sorted(n for n in chosen if graph.outputs[n] != "view")
 
 
 def select(graph: GraphInfo, refresh: list[str], full_refresh: list[str], full_refresh_all: bool) -> Selection:
