@@ -8,11 +8,14 @@ import sys
 import time
 import traceback
 import uuid
+from pathlib import Path
 from types import FrameType
+
+from pyspark.errors import PySparkException
 
 from palindrom.cli.report import FlowPrinter, print_summary
 from palindrom.logs import JsonLogger
-from palindrom.runtime import lock, server, spec
+from palindrom.runtime import lock, server, spec, storage_faults
 from palindrom.runtime.loader import PipelineCodeError
 from palindrom.runtime.monitor import StreamMonitor, Thresholds
 from palindrom.runtime.runner import (
@@ -77,6 +80,22 @@ def run(args: argparse.Namespace) -> int:
     except lock.StorageBusyError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        fault = storage_faults.from_os_error(exc, args.storage.resolve())
+        if fault is None:
+            raise
+        return _storage_fault(fault, exc, args.storage.resolve(), log)
+
+
+STORAGE_FAULT = 3  # exit status: the disk is full, or a folder cannot be written (not the data, not the code)
+
+
+def _storage_fault(fault: storage_faults.StorageFault, exc: BaseException, storage: Path, log: JsonLogger) -> int:
+    """One sentence with the path and what to do; the full trace goes to a log file."""
+    trace = storage_faults.keep_trace(exc, storage)
+    print(f"\nerror: {fault.message()}\n(full error: {trace})", file=sys.stderr)
+    log.error("storage fault", kind=fault.kind, path=str(fault.path), trace=str(trace))
+    return STORAGE_FAULT
 
 
 WORKER_START_RETRIES = 2
@@ -114,13 +133,28 @@ def _attempt(spark_server: server.Server, pipeline: spec.PipelineSpec, args: arg
         log.error("update failed: pipeline code error", location=exc.location)
         return 1
     except PipelineRunError as exc:
+        fault = storage_faults.from_text("\n".join([str(exc), *exc.result.messages]), args.storage.resolve())
+        if fault is not None:
+            for flow in exc.result.flows.values():
+                flow.error = None  # the Java text says the same as the one sentence below
         print_summary(exc.result, time.monotonic() - started)
         _report_triggers(monitor, exc.result)
+        if fault is not None:
+            _print_notices(exc.result)
+            return _storage_fault(fault, exc, args.storage.resolve(), log)
         if retry and failed_to_start_workers(exc.result):
             return RETRY
         _print_notices(exc.result)     # e.g. which materialized views kept their previous contents
         print(f"\nUpdate FAILED: {_clean(str(exc), args.verbose)}", file=sys.stderr)
         log.error("update failed", pipeline=pipeline.name)
+        return 1
+    except PySparkException as exc:  # outside any flow: the schema, the event log, a snapshot's refresh
+        fault = storage_faults.from_text(str(exc), args.storage.resolve())
+        if fault is not None:
+            return _storage_fault(fault, exc, args.storage.resolve(), log)
+        trace = storage_faults.keep_trace(exc, args.storage.resolve())
+        print(f"\nUpdate FAILED: {_clean(str(exc), args.verbose)}\n(full error: {trace})", file=sys.stderr)
+        log.error("update failed", pipeline=pipeline.name, trace=str(trace))
         return 1
     _report_triggers(monitor, result)
     _print_notices(result)

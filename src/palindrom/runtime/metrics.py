@@ -19,7 +19,9 @@ _QUERY_EVENT = "org.apache.spark.sql.streaming.StreamingQueryListener$Query"
 
 
 class EventLogTail:
-    def __init__(self, directory: Path | None) -> None:
+    def __init__(self, directory: Path | None, start: dict[str, int] | None = None) -> None:
+        """Reads events written from now on, or with ``start`` (file -> offset, see :meth:`positions`)
+        those written to those files from those offsets on."""
         self._dir = directory
         self._offsets: dict[Path, int] = {}
         self.rows: dict[str, int] = defaultdict(int)
@@ -28,12 +30,21 @@ class EventLogTail:
         self._query_names: dict[str, str] = {}
         self._terminated: set[str] = set()
         self.failed: set[str] = set()  # queries that terminated with an exception
+        self._only: set[Path] | None = None
         self._offsets = {p: p.stat().st_size for p in self._files()}
+        if start is not None:
+            self._offsets = {Path(p): offset for p, offset in start.items()}
+            self._only = set(self._offsets)
+
+    def positions(self) -> dict[str, int]:
+        """How far each file has been read: ``start`` for a later reader of the same events."""
+        return {str(p): offset for p, offset in self._offsets.items()}
 
     def _files(self) -> list[Path]:
         if self._dir is None or not self._dir.is_dir():
             return []
-        return sorted(p for p in self._dir.rglob("*") if p.is_file() and not p.name.startswith("."))
+        files = sorted(p for p in self._dir.rglob("*") if p.is_file() and not p.name.startswith("."))
+        return files if self._only is None else [p for p in files if p in self._only]
 
     def poll(self) -> None:
         for path in self._files():

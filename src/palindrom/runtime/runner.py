@@ -18,7 +18,16 @@ from pyspark.pipelines.spark_connect_pipeline import create_dataflow_graph
 from pyspark.sql import SparkSession
 
 from palindrom.autoloader.source import CloudFilesDataSource
-from palindrom.runtime import batch_sinks, event_log, expectations, loader, selection
+from palindrom.runtime import (
+    batch_sinks,
+    event_log,
+    expectations,
+    faults,
+    interrupted,
+    loader,
+    recovery,
+    selection,
+)
 from palindrom.runtime.graph import GraphInfo, LocalGraphRegistry, is_internal, private_schema
 from palindrom.runtime.metrics import EventLogTail
 from palindrom.runtime.snapshots import MaterializedViewSnapshots
@@ -172,6 +181,11 @@ def run_update(spark: SparkSession, spec: PipelineSpec, storage: Path, options: 
     snapshots = MaterializedViewSnapshots(storage / "warehouse", lambda name: info.schema_of(name, spec.database),
                                           state_dir / "mv_snapshots")
     if not options.dry_run:
+        result.notices.extend(_recover(spark, spec, state_dir, info, update_id, snapshots, views))
+        log.open_journal(state_dir / interrupted.JOURNALS / f"{update_id}.jsonl", journal := {
+            "update_id": update_id, "pipeline_id": log.pipeline_id, "pipeline_name": spec.name,
+            "spark_event_log_dir": str(event_log_dir) if event_log_dir else None,
+            "spark_event_log_positions": tail.positions()})
         snapshots.save(views)
     try:
         _run(spark, graph_id, options, chosen, state_dir / "checkpoints", result, tail, on_flow)
@@ -192,9 +206,32 @@ def run_update(spark: SparkSession, spec: PipelineSpec, storage: Path, options: 
             result.quality = _quality(spark, result, tail)
             result.progress = [p for p in tail.progress if not is_internal(str(p.get("name") or ""))]
         result.recorder.finish(result.state, {n: f.rows for n, f in result.flows.items()}, result.quality)
+        if not options.dry_run:
+            log.seal_journal(journal)
         log.write(spark, spec.database)
+        log.close_journal()
         result.timed("finish", clock)
     return result
+
+
+def _recover(spark: SparkSession, spec: PipelineSpec, state_dir: Path, info: GraphInfo, update_id: str,
+             snapshots: MaterializedViewSnapshots, views: list[str]) -> list[str]:
+    """Make whole what an update killed before it finished left behind (``runtime/recovery.py``,
+    ``runtime/interrupted.py``); returns notices for the terminal."""
+    notices = [*recovery.repair_checkpoints(state_dir / "checkpoints").notices,
+               *recovery.repair_manifests(state_dir).notices]
+    journals = interrupted.journals(state_dir)
+    completed: set[str] = set()
+    for journal in journals:
+        completed |= interrupted.completed_flows(event_log.read_journal(journal)[1])
+    done = {info.flows[name].target for name in completed if name in info.flows}
+    for table in snapshots.recover(views, keep=done):
+        spark.sql(f"REFRESH TABLE `{info.schema_of(table, spec.database)}`.`{table}`")
+        notices.append(f"'{table}' got back its last good contents (an earlier update was killed while "
+                       "refreshing it).")
+    count = interrupted.table_rows(spark, info, spec.database)
+    notices.extend(interrupted.record(spark, journal, spec.database, info, update_id, count) for journal in journals)
+    return notices
 
 
 def _run_batch_sinks(spark: SparkSession, info: GraphInfo, options: RunOptions, checkpoints: Path,
@@ -327,6 +364,8 @@ def _on_event(spark: SparkSession, message: str, result: UpdateResult, tail: Eve
     if state == "failed":
         flow.error = _failure_text(match["rest"])
     _set_state(result, flow, state, on_flow)
+    if state == "completed":
+        faults.reach("between_flows")
 
 
 def _set_state(result: UpdateResult, flow: FlowResult, state: str, on_flow: FlowListener | None) -> None:

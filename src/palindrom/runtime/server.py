@@ -20,6 +20,7 @@ from pyspark.sql import SparkSession as PySparkSession
 from pyspark.sql.connect.session import SparkSession
 
 from palindrom import sparkext
+from palindrom.runtime import faults
 
 REMOTE_ENV = "PALINDROM_SPARK_REMOTE"
 _LOG4J = """\
@@ -138,6 +139,7 @@ def start(root: Path) -> Server:
     if remote:
         return attach(remote)
     root = root.resolve()
+    faults.mark_driver()
     os.environ["PYSPARK_PYTHON"] = str(python_worker(root))
     os.environ.setdefault("PYARROW_IGNORE_TIMEZONE", "1")
     port = _free_port()
