@@ -9,10 +9,13 @@ rows the tables hold, the killed update's included.
 
 from __future__ import annotations
 
+import shutil
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pyarrow.parquet as pq
 import pytest
 from fault_helpers import (
     FILES,
@@ -56,18 +59,47 @@ def _update_states(log: list[dict[str, Any]]) -> dict[str, list[str]]:
     return states
 
 
-@pytest.mark.parametrize("point", POINTS)
-def test_killed_run_heals_on_next_plain_run(point: str, tmp_path: Path) -> None:
+@dataclass(frozen=True)
+class Base:
+    """The pipeline after a clean update over the first two files, with its storage kept aside."""
+
+    folder: Path
+    storage: Path
+    saved: Path
+    database: str
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory: pytest.TempPathFactory) -> Base:
+    root = tmp_path_factory.mktemp("faults")
     database = f"t_faults_{uuid.uuid4().hex[:8]}"
-    folder = pipeline(tmp_path, database)
-    storage = tmp_path / "storage"
+    folder, storage = pipeline(root, database), root / "storage"
+    write_landing(folder / "landing", range(2))
+    first = run(folder, storage)
+    assert first.returncode == 0, first.stderr[-3000:]
+    saved = root / "saved"
+    shutil.copytree(storage, saved, symlinks=True)
+    return Base(folder, storage, saved, database)
+
+
+def _fresh(base: Base, after_clean_update: bool) -> None:
+    """The storage as the clean update left it (paths in the metastore are absolute, so the copy
+    goes back to the same place; the cases run one after the other), or empty."""
+    shutil.rmtree(base.storage, ignore_errors=True)
+    landing = base.folder / "landing"
+    shutil.rmtree(landing, ignore_errors=True)
+    if after_clean_update:
+        shutil.copytree(base.saved, base.storage, symlinks=True)
+        write_landing(landing, range(2))
+
+
+@pytest.mark.parametrize("point", POINTS)
+def test_killed_run_heals_on_next_plain_run(point: str, base: Base) -> None:
+    folder, storage, database = base.folder, base.storage, base.database
     # The first micro-batch of bronze is killed in the pipeline's very first update (an empty
     # checkpoint); the other points in an update after a clean one (views with contents to keep).
     before = 0 if point == "bronze_batch" else 2
-    if before:
-        write_landing(folder / "landing", range(before))
-        first = run(folder, storage)
-        assert first.returncode == 0, first.stderr[-3000:]
+    _fresh(base, after_clean_update=before > 0)
     write_landing(folder / "landing", range(before, FILES))
 
     assert_killed(run(folder, storage, point))
@@ -80,10 +112,17 @@ def test_killed_run_heals_on_next_plain_run(point: str, tmp_path: Path) -> None:
             (offsets / f".0.{uuid.uuid4()}.tmp").write_bytes(b"")
     journals = list((storage / "pipelines" / "faults" / "open_updates").glob("*.jsonl"))
     assert len(journals) == 1  # the killed update left its journal
+    if point == "mv_write":
+        # The view's last good contents (the clean update's) are kept aside while it is rewritten.
+        kept = storage / "pipelines" / "faults" / "mv_snapshots" / "gold"
+        rows = [r for p in kept.glob("*.parquet") for r in pq.read_table(p).to_pylist()]
+        assert sorted((r["sensor"], r["readings"], r["total"]) for r in rows) == expected(range(2))["gold"]
 
     healed = run(folder, storage)
     assert healed.returncode == 0, healed.stderr[-3000:]
     assert "did not finish" in healed.stderr or "while writing its event log" in healed.stderr
+    if point == "mv_write":
+        assert "'gold' got back its last good contents" in healed.stderr
 
     want = expected(range(FILES))
     assert table_rows(storage, database, "bronze", "id,sensor,value") == want["bronze"]

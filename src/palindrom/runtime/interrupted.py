@@ -8,7 +8,8 @@ They go to the event log with what the update had written:
   is there (Spark writes a ``QueryProgressEvent`` after each commit and flushes it);
 * a materialized view that the killed update completed keeps what it wrote (its row count is the
   table's); one it had not completed gets its previous contents back (``snapshots.recover``);
-* flows that were starting or running end with a ``flow_progress`` FAILED, and the update with an
+* flows that were starting or running end with a ``flow_progress`` FAILED (queued ones SKIPPED),
+  and the update with an
   ``update_progress`` FAILED naming the update that recorded it (Databricks ends an update whose
   driver died as FAILED).
 
@@ -85,6 +86,9 @@ def _close(log_: event_log.EventLog, header: dict[str, Any], graph: GraphInfo, r
             rows, quality = (row_count(flow.target) if status == "COMPLETED" else None), None
         if status == "COMPLETED":
             event_log.fill_metrics(event, rows, quality)
+        elif status == "QUEUED":  # never started: nothing written
+            log_.add("flow_progress", f"Flow '{name}' is SKIPPED.", {"flow_progress": {"status": "SKIPPED"}},
+                     flow=name, dataset=flow.target)
         elif status not in _ENDED:
             failed = log_.add("flow_progress", f"Flow '{name}' has FAILED.", {"flow_progress": {"status": "FAILED"}},
                               level="ERROR", flow=name, dataset=flow.target,

@@ -30,11 +30,12 @@ class EventLogTail:
         self._query_names: dict[str, str] = {}
         self._terminated: set[str] = set()
         self.failed: set[str] = set()  # queries that terminated with an exception
-        self._only: set[Path] | None = None
+        self._only: set[Path] | None = None  # folders of the applications whose events are read
         self._offsets = {p: p.stat().st_size for p in self._files()}
         if start is not None:
             self._offsets = {Path(p): offset for p, offset in start.items()}
-            self._only = set(self._offsets)
+            # with the files a rolling log (a folder per application) rolled over to since
+            self._only = {p.parent for p in self._offsets if p.parent != directory}
 
     def positions(self) -> dict[str, int]:
         """How far each file has been read: ``start`` for a later reader of the same events."""
@@ -44,7 +45,9 @@ class EventLogTail:
         if self._dir is None or not self._dir.is_dir():
             return []
         files = sorted(p for p in self._dir.rglob("*") if p.is_file() and not p.name.startswith("."))
-        return files if self._only is None else [p for p in files if p in self._only]
+        if self._only is None:
+            return files
+        return [p for p in files if p in self._offsets or p.parent in self._only]
 
     def poll(self) -> None:
         for path in self._files():
