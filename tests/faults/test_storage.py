@@ -12,7 +12,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from fault_helpers import FILES, events, expected, pipeline, read_table, run, table_rows, write_landing
+from fault_helpers import FILES, ROWS_PER_FILE, events, expected, pipeline, read_table, run, table_rows, write_landing
 
 
 def _no_trace(stderr: str) -> None:
@@ -114,19 +114,26 @@ def test_disk_full_then_space_freed(tmp_path: Path) -> None:
     assert "Free space on it, or run with --storage on a disk with room" in errors[0]
     _no_trace(full_err)
     assert len(full_err.splitlines()) < 40
-    # Nothing half-written is visible: every table a reader could open is empty.
+    # Nothing half-written is visible: a table shows whole micro-batches (one landing file each) or
+    # nothing, never a row twice; the view stays empty (it never completed).
     failed = tmp_path / "failed"
     (failed / "warehouse").mkdir(parents=True)
     shutil.copytree(out / "after-full", failed / "warehouse", dirs_exist_ok=True)
-    for table in ("bronze", "silver", "gold"):
-        if (failed / "warehouse" / f"{database}.db" / table).is_dir():
-            assert read_table(failed, database, table) == []
+    want = expected(range(FILES))
+    tables = failed / "warehouse" / f"{database}.db"
+    if (tables / "bronze").is_dir():
+        bronze = table_rows(failed, database, "bronze", "id,sensor,value")
+        assert set(bronze) <= set(want["bronze"]) and len(set(bronze)) == len(bronze)
+        ids = {i for i, _, _ in bronze}
+        files = {i // ROWS_PER_FILE for i in ids}
+        assert ids == {f * ROWS_PER_FILE + k for f in files for k in range(ROWS_PER_FILE)}  # whole files only
+    if (tables / "gold").is_dir():
+        assert read_table(failed, database, "gold") == []
 
     assert (out / "freed.rc").read_text().strip() == "0", (out / "freed.err").read_text()[-3000:]
     restored = tmp_path / "restored"
     (restored / "warehouse").mkdir(parents=True)
     shutil.copytree(out / "after-freed", restored / "warehouse", dirs_exist_ok=True)
-    want = expected(range(FILES))
     assert table_rows(restored, database, "bronze", "id,sensor,value") == want["bronze"]
     assert table_rows(restored, database, "silver", "id,sensor,value") == want["silver"]
     assert table_rows(restored, database, "gold", "sensor,readings,total") == want["gold"]
@@ -134,3 +141,8 @@ def test_disk_full_then_space_freed(tmp_path: Path) -> None:
     ends = {e["origin"]["update_id"]: e["details"]["update_progress"]["state"] for e in
             sorted(log, key=lambda e: e["timestamp"]) if e["event_type"] == "update_progress"}
     assert sorted(ends.values()) == ["COMPLETED", "FAILED"]  # the disk-full update is in the log too
+    # Rows the failed update committed before the disk filled are counted (in its FAILED events).
+    for flow in ("bronze", "silver"):
+        written = sum(int(e["details"]["flow_progress"].get("metrics", {}).get("num_output_rows", 0)) for e in log
+                      if e["event_type"] == "flow_progress" and e["origin"]["flow_name"] == flow)
+        assert written == len(want[flow])

@@ -160,11 +160,11 @@ class UpdateRecorder:
         event = self.log.add("flow_progress", f"Flow '{name}' is {status}.", {"flow_progress": {"status": status}},
                              level="ERROR" if status == "FAILED" else "INFO", flow=name, dataset=dataset,
                              error=error)
-        if status == "COMPLETED":
+        if status in ("COMPLETED", "FAILED"):  # a failed streaming flow may have committed batches
             self._completed[name] = event
 
     def finish(self, state: str, rows: dict[str, int | None], quality: dict[str, dict[str, Any]]) -> None:
-        """Fill in the COMPLETED events' metrics, then close the update."""
+        """Fill in the COMPLETED (and FAILED) events' metrics, then close the update."""
         for name, event in self._completed.items():
             fill_metrics(event, rows.get(name), quality.get(name))
         self.log.add("update_progress", f"Update {self.log.update_id[:6]} is {state.upper()}.",

@@ -205,7 +205,7 @@ def run_update(spark: SparkSession, spec: PipelineSpec, storage: Path, options: 
         if not options.dry_run:
             result.quality = _quality(spark, result, tail)
             result.progress = [p for p in tail.progress if not is_internal(str(p.get("name") or ""))]
-        result.recorder.finish(result.state, {n: f.rows for n, f in result.flows.items()}, result.quality)
+        result.recorder.finish(result.state, _rows(result, tail), result.quality)
         if not options.dry_run:
             log.seal_journal(journal)
         log.write(spark, spec.database)
@@ -296,6 +296,22 @@ def _flow_errors(result: UpdateResult) -> str:
     return "; ".join(f"{f.name}: {f.error}" for f in result.flows.values() if f.state == "failed")
 
 
+def _wrote(flow: FlowResult, streaming: bool) -> bool:
+    """A flow whose output the event log counts: completed, or a streaming flow that failed after
+    committing micro-batches (their rows are in the table)."""
+    return flow.state == "completed" or (streaming and flow.state == "failed")
+
+
+def _rows(result: UpdateResult, tail: EventLogTail) -> dict[str, int | None]:
+    """Rows written per flow; a failed streaming flow's are those of the micro-batches it committed."""
+    rows = {name: flow.rows for name, flow in result.flows.items()}
+    for name, flow in result.flows.items():
+        info = result.graph.flows.get(name)
+        if flow.state == "failed" and info is not None and info.streaming and name in tail.rows:
+            rows[name] = tail.rows[name]
+    return rows
+
+
 def _quality(spark: SparkSession, result: UpdateResult, tail: EventLogTail) -> dict[str, dict[str, Any]]:
     """``data_quality`` per completed flow with expectations: streaming flows from their observed
     metrics, batch flows from their hidden counter table."""
@@ -303,7 +319,9 @@ def _quality(spark: SparkSession, result: UpdateResult, tail: EventLogTail) -> d
     tail.poll()  # streaming queries have terminated: each COMPLETED handler waited for its own
     for name, info in result.graph.flows.items():
         flow = result.flows.get(name)
-        if not info.expectations or flow is None or flow.state != "completed":
+        if not info.expectations or flow is None or not _wrote(flow, info.streaming):
+            continue
+        if flow.state == "failed" and name not in tail.quality:  # no micro-batch committed
             continue
         if info.quality_table is not None:
             table = f"`{result.database}`.`{info.quality_table}`"
