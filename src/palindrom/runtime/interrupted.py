@@ -84,7 +84,7 @@ def _close(log_: event_log.EventLog, header: dict[str, Any], graph: GraphInfo, r
                 if flow.expectations else None
         else:
             rows, quality = (row_count(flow.target) if status == "COMPLETED" else None), None
-        if status == "COMPLETED":
+        if status == "COMPLETED" or (status == "FAILED" and flow.streaming):
             event_log.fill_metrics(event, rows, quality)
         elif status == "QUEUED":  # never started: nothing written
             log_.add("flow_progress", f"Flow '{name}' is SKIPPED.", {"flow_progress": {"status": "SKIPPED"}},
