@@ -120,6 +120,8 @@ def _attempt(spark_server: server.Server, pipeline: spec.PipelineSpec, args: arg
              options: RunOptions, log: JsonLogger, monitor: StreamMonitor | None, retry: bool) -> int:
     printer = FlowPrinter()
     started = time.monotonic()
+    spark_log = args.storage.resolve() / "logs" / "spark.log"  # the server's log when started here
+    spark_log_start = storage_faults.log_size(spark_log)
     log.request_id = update_id = str(uuid.uuid4())  # every line of this update carries its id
     log.info("update starting", pipeline=pipeline.name, dry_run=options.dry_run)
     try:
@@ -133,7 +135,9 @@ def _attempt(spark_server: server.Server, pipeline: spec.PipelineSpec, args: arg
         log.error("update failed: pipeline code error", location=exc.location)
         return 1
     except PipelineRunError as exc:
-        fault = storage_faults.from_text("\n".join([str(exc), *exc.result.messages]), args.storage.resolve())
+        fault = storage_faults.from_text("\n".join([str(exc), *exc.result.messages,
+                                                    storage_faults.log_since(spark_log, spark_log_start)]),
+                                         args.storage.resolve())
         if fault is not None:
             for flow in exc.result.flows.values():
                 flow.error = None  # the Java text says the same as the one sentence below
@@ -149,7 +153,8 @@ def _attempt(spark_server: server.Server, pipeline: spec.PipelineSpec, args: arg
         log.error("update failed", pipeline=pipeline.name)
         return 1
     except PySparkException as exc:  # outside any flow: the schema, the event log, a snapshot's refresh
-        fault = storage_faults.from_text(str(exc), args.storage.resolve())
+        fault = storage_faults.from_text("\n".join([str(exc), storage_faults.log_since(spark_log, spark_log_start)]),
+                                         args.storage.resolve())
         if fault is not None:
             return _storage_fault(fault, exc, args.storage.resolve(), log)
         trace = storage_faults.keep_trace(exc, args.storage.resolve())

@@ -102,3 +102,21 @@ def keep_trace(exc: BaseException, storage: Path) -> Path:
         except OSError:
             continue
     return Path("(nowhere: no writable folder)")
+
+
+def log_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def log_since(path: Path, start: int, limit: int = 2_000_000) -> str:
+    """What the Spark server logged since ``start`` (its Java exceptions name the cause in full:
+    the text a failed flow reports may stop at ``Task failed while writing rows``)."""
+    try:
+        with path.open("rb") as handle:
+            handle.seek(start)
+            return handle.read(limit).decode("utf-8", "replace")
+    except OSError:
+        return ""
