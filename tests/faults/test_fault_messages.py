@@ -19,9 +19,17 @@ def test_java_disk_full_names_the_file_under_storage(tmp_path: Path) -> None:
     assert fault.message().startswith(f"The disk holding {target} is full (")
 
 
+def test_java_fault_names_the_table_spark_was_writing(tmp_path: Path) -> None:
+    table = tmp_path / "warehouse" / "db.db" / "event_log"
+    text = (f"[TASK_WRITE_FAILED] Task failed while writing rows to file:{table}. SQLSTATE: 58030\n"
+            "Caused by: java.io.IOException: Read-only file system")
+    fault = from_text(text, tmp_path)
+    assert fault is not None and fault.kind == "read-only" and fault.path == table
+
+
 def test_java_fault_without_a_path_names_the_storage(tmp_path: Path) -> None:
-    fault = from_text("[TASK_WRITE_FAILED] Task failed\nCaused by: java.io.IOException: Read-only file system", tmp_path)
-    assert fault is not None and fault.kind == "read-only" and fault.path == tmp_path
+    fault = from_text("Caused by: java.io.IOException: No space left on device", tmp_path)
+    assert fault is not None and fault.kind == "disk full" and fault.path == tmp_path
 
 
 def test_other_failures_are_not_storage_faults(tmp_path: Path) -> None:

@@ -69,7 +69,11 @@ def from_text(text: str, storage: Path) -> StorageFault | None:
         line_start = text.rfind("\n", 0, at) + 1
         line_end = text.find("\n", at)
         line = text[line_start: line_end if line_end >= 0 else len(text)]
-        paths = [Path(m) for m in _PATH.findall(line)]
+        # The path: on the line naming the fault, else the first under the storage the text names
+        # (Spark's "Task failed while writing rows to file:<table>" comes before its cause).
+        paths = [Path(m.rstrip(".")) for m in _PATH.findall(line)]
+        if not paths:
+            paths = [p for m in _PATH.findall(text) if _under(p := Path(m.rstrip(".")), storage)][:1]
         return StorageFault(kind, next((p for p in paths if _under(p, storage)), paths[0] if paths else storage))
     return None
 
