@@ -61,7 +61,7 @@ def _update_states(log: list[dict[str, Any]]) -> dict[str, list[str]]:
 
 @dataclass(frozen=True)
 class Base:
-    """The pipeline after a clean update over the first two files, with its storage kept aside."""
+    """The fault pipeline, its storage, and where the storage after a clean update is kept."""
 
     folder: Path
     storage: Path
@@ -73,13 +73,18 @@ class Base:
 def base(tmp_path_factory: pytest.TempPathFactory) -> Base:
     root = tmp_path_factory.mktemp("faults")
     database = f"t_faults_{uuid.uuid4().hex[:8]}"
-    folder, storage = pipeline(root, database), root / "storage"
-    write_landing(folder / "landing", range(2))
-    first = run(folder, storage)
+    return Base(pipeline(root, database), root / "storage", root / "saved", database)
+
+
+@pytest.fixture(scope="module")
+def clean_update(base: Base) -> Base:
+    """One clean update over the first two files, its storage kept aside for every case after it."""
+    shutil.rmtree(base.storage, ignore_errors=True)
+    write_landing(base.folder / "landing", range(2))
+    first = run(base.folder, base.storage)
     assert first.returncode == 0, first.stderr[-3000:]
-    saved = root / "saved"
-    shutil.copytree(storage, saved, symlinks=True)
-    return Base(folder, storage, saved, database)
+    shutil.copytree(base.storage, base.saved, symlinks=True)
+    return base
 
 
 def _fresh(base: Base, after_clean_update: bool) -> None:
@@ -94,11 +99,13 @@ def _fresh(base: Base, after_clean_update: bool) -> None:
 
 
 @pytest.mark.parametrize("point", POINTS)
-def test_killed_run_heals_on_next_plain_run(point: str, base: Base) -> None:
+def test_killed_run_heals_on_next_plain_run(point: str, base: Base, request: pytest.FixtureRequest) -> None:
     folder, storage, database = base.folder, base.storage, base.database
     # The first micro-batch of bronze is killed in the pipeline's very first update (an empty
     # checkpoint); the other points in an update after a clean one (views with contents to keep).
     before = 0 if point == "bronze_batch" else 2
+    if before:
+        request.getfixturevalue("clean_update")
     _fresh(base, after_clean_update=before > 0)
     write_landing(folder / "landing", range(before, FILES))
 
