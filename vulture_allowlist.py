@@ -62,3 +62,5 @@ _.expression
 # Reported to the runtime's owners (issue 13 merge note): no reader in the code today.
 _.DEAD_LETTER
 _.started_here
+# tests/faults/test_crash.py: a fixture requested by name (request.getfixturevalue) by the cases that need it.
+_.clean_update

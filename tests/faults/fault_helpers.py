@@ -86,7 +86,8 @@ def _data_files(table: Path) -> list[Path]:
                 added.add(record["path"])
             else:
                 added.discard(record["path"])
-    return sorted(Path(p.removeprefix("file:").replace("///", "/")) for p in added)
+    # Published files sit directly in the table's folder; by name, so that a copy of it reads too.
+    return sorted(table / Path(p).name for p in added)
 
 
 def read_table(storage: Path, database: str, table: str) -> list[dict[str, Any]]:
