@@ -8,7 +8,7 @@ EVENTS ?= 300000
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: setup java browser node uv run test test-fast test-scope checks lint typecheck schemas bundle bundle-generate \
-	workflows secrets audit build bench clean
+	workflows secrets audit build bench clean faults
 
 uv:
 	@command -v uv >/dev/null 2>&1 || [ -x "$(HOME)/.local/bin/uv" ] || python3 -m pip install --user --quiet uv
@@ -99,6 +99,10 @@ test-scope: setup browser checks
 
 test: setup browser checks
 	$(UV) run --frozen pytest -q
+
+# The fault suite alone (also part of `make test`): runs killed at five points, disk full, lock, permission.
+faults: setup
+	$(UV) run --frozen pytest -q tests/faults
 
 # Benchmarks print ratios measured in one run (never timed tests).
 bench: setup

@@ -75,3 +75,5 @@ _.trigger_execution_ms
 _.rows_total
 _.refresh_selection
 _.full_refresh_text
+# tests/faults/test_crash.py: a fixture requested by name (request.getfixturevalue) by the cases that need it.
+_.clean_update

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
+from pyspark.errors import PySparkException
 from pyspark.sql import SparkSession
 
 from palindrom import logs
@@ -23,7 +24,7 @@ from palindrom.cli.report import FlowPrinter, print_bad_records, print_summary
 from palindrom.cli.target import command_line, start_server
 from palindrom.logs import JsonLogger
 from palindrom.quality import bad_records, rule_errors
-from palindrom.runtime import lock, server, spec
+from palindrom.runtime import lock, server, spec, storage_faults
 from palindrom.runtime.loader import PipelineCodeError
 from palindrom.runtime.monitor import StreamMonitor, Thresholds
 from palindrom.runtime.runner import (
@@ -101,6 +102,22 @@ def _run(args: argparse.Namespace) -> int:
     except lock.StorageBusyError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        fault = storage_faults.from_os_error(exc, args.storage.resolve())
+        if fault is None:
+            raise
+        return _storage_fault(fault, exc, args.storage.resolve(), log)
+
+
+STORAGE_FAULT = 3  # exit status: the disk is full, or a folder cannot be written (not the data, not the code)
+
+
+def _storage_fault(fault: storage_faults.StorageFault, exc: BaseException, storage: Path, log: JsonLogger) -> int:
+    """One sentence with the path and what to do; the full trace goes to a log file."""
+    trace = storage_faults.keep_trace(exc, storage)
+    print(f"\nerror: {fault.message()}\n(full error: {trace})", file=sys.stderr)
+    log.error("storage fault", kind=fault.kind, path=str(fault.path), trace=str(trace))
+    return STORAGE_FAULT
 
 
 WORKER_START_RETRIES = 2
@@ -125,6 +142,8 @@ def _attempt(spark_server: server.Server, pipeline: spec.PipelineSpec, args: arg
              options: RunOptions, log: JsonLogger, monitor: StreamMonitor | None, retry: bool) -> int:
     printer = FlowPrinter()
     started = time.monotonic()
+    spark_log = args.storage.resolve() / "logs" / "spark.log"  # the server's log when started here
+    spark_log_start = storage_faults.log_size(spark_log)
     log.request_id = update_id = str(uuid.uuid4())  # every line of this update carries its id
     log.info("update starting", pipeline=pipeline.name, dry_run=options.dry_run)
     live = Progress(pipeline.name, spark_server.event_log_dir) if _show_progress(args) else None
@@ -153,8 +172,17 @@ def _attempt(spark_server: server.Server, pipeline: spec.PipelineSpec, args: arg
         log.error("update failed: pipeline code error", location=exc.location)
         return 1
     except PipelineRunError as exc:
+        fault = storage_faults.from_text("\n".join([str(exc), *exc.result.messages,
+                                                    storage_faults.log_since(spark_log, spark_log_start)]),
+                                         args.storage.resolve())
+        if fault is not None:
+            for flow in exc.result.flows.values():
+                flow.error = None  # the Java text says the same as the one sentence below
         print_summary(exc.result, time.monotonic() - started)
         _report_triggers(monitor, exc.result)
+        if fault is not None:
+            _print_notices(exc.result)
+            return _storage_fault(fault, exc, args.storage.resolve(), log)
         if retry and failed_to_start_workers(exc.result):
             return RETRY
         bad.report(log, pipeline.name)
@@ -164,6 +192,15 @@ def _attempt(spark_server: server.Server, pipeline: spec.PipelineSpec, args: arg
             log.error("bad rule", pipeline=pipeline.name, detail=sentence)
         print(f"\nUpdate FAILED: {_clean(str(exc), args.verbose)}", file=sys.stderr)
         log.error("update failed", pipeline=pipeline.name)
+        return 1
+    except PySparkException as exc:  # outside any flow: the schema, the event log, a snapshot's refresh
+        fault = storage_faults.from_text("\n".join([str(exc), storage_faults.log_since(spark_log, spark_log_start)]),
+                                         args.storage.resolve())
+        if fault is not None:
+            return _storage_fault(fault, exc, args.storage.resolve(), log)
+        trace = storage_faults.keep_trace(exc, args.storage.resolve())
+        print(f"\nUpdate FAILED: {_clean(str(exc), args.verbose)}\n(full error: {trace})", file=sys.stderr)
+        log.error("update failed", pipeline=pipeline.name, trace=str(trace))
         return 1
     _report_triggers(monitor, result)
     _print_notices(result)

@@ -19,8 +19,11 @@ _QUERY_EVENT = "org.apache.spark.sql.streaming.StreamingQueryListener$Query"
 
 
 class EventLogTail:
-    def __init__(self, directory: Path | None, schemas: frozenset[str] | None = None, *,
-                 from_start: bool = False) -> None:
+    def __init__(self, directory: Path | None, schemas: frozenset[str] | None = None,
+                 start: dict[str, int] | None = None, *, from_start: bool = False) -> None:
+        """Reads events written from now on (from the beginning with ``from_start``), or with
+        ``start`` (file -> offset, see :meth:`positions`) those written to those files from those
+        offsets on; with ``schemas``, only the queries of tables in those schemas."""
         self._dir = directory
         # Only the update's own queries (named ``spark_catalog.<schema>.<flow>``, the schema the
         # pipeline's): other updates may run on the same server at the same time (tests attached to
@@ -33,13 +36,25 @@ class EventLogTail:
         self._query_names: dict[str, str] = {}
         self._terminated: set[str] = set()
         self.failed: set[str] = set()  # queries that terminated with an exception
+        self._only: set[Path] | None = None  # folders of the applications whose events are read
         if not from_start:  # an update reads only what is logged after it starts
             self._offsets = {p: p.stat().st_size for p in self._files()}
+        if start is not None:
+            self._offsets = {Path(p): offset for p, offset in start.items()}
+            # with the files a rolling log (a folder per application) rolled over to since
+            self._only = {p.parent for p in self._offsets if p.parent != directory}
+
+    def positions(self) -> dict[str, int]:
+        """How far each file has been read: ``start`` for a later reader of the same events."""
+        return {str(p): offset for p, offset in self._offsets.items()}
 
     def _files(self) -> list[Path]:
         if self._dir is None or not self._dir.is_dir():
             return []
-        return sorted(p for p in self._dir.rglob("*") if p.is_file() and not p.name.startswith("."))
+        files = sorted(p for p in self._dir.rglob("*") if p.is_file() and not p.name.startswith("."))
+        if self._only is None:
+            return files
+        return [p for p in files if p in self._offsets or p.parent in self._only]
 
     def poll(self) -> None:
         for path in self._files():

@@ -18,7 +18,17 @@ from pyspark.pipelines.spark_connect_pipeline import create_dataflow_graph
 from pyspark.sql import SparkSession
 
 from palindrom.autoloader.source import CloudFilesDataSource
-from palindrom.runtime import batch_sinks, event_log, expectations, history, loader, selection
+from palindrom.runtime import (
+    batch_sinks,
+    event_log,
+    expectations,
+    faults,
+    history,
+    interrupted,
+    loader,
+    recovery,
+    selection,
+)
 from palindrom.runtime.graph import GraphInfo, LocalGraphRegistry, Substitute, is_internal, private_schema
 from palindrom.runtime.metrics import EventLogTail
 from palindrom.runtime.snapshots import MaterializedViewSnapshots
@@ -189,6 +199,11 @@ def run_update(spark: SparkSession, spec: PipelineSpec, storage: Path, options: 
     snapshots = MaterializedViewSnapshots(storage / "warehouse", lambda name: info.schema_of(name, spec.database),
                                           state_dir / "mv_snapshots")
     if not options.dry_run:
+        result.notices.extend(_recover(spark, spec, state_dir, info, update_id, snapshots, views))
+        log.open_journal(state_dir / interrupted.JOURNALS / f"{update_id}.jsonl", journal := {
+            "update_id": update_id, "pipeline_id": log.pipeline_id, "pipeline_name": spec.name,
+            "spark_event_log_dir": str(event_log_dir) if event_log_dir else None,
+            "spark_event_log_positions": tail.positions()})
         snapshots.save(views)
     try:
         _run(spark, graph_id, options, chosen, state_dir / "checkpoints", result, tail, on_flow)
@@ -208,11 +223,33 @@ def run_update(spark: SparkSession, spec: PipelineSpec, storage: Path, options: 
         if not options.dry_run:
             result.quality = _quality(spark, result, tail)
             result.progress = [p for p in tail.progress if not is_internal(str(p.get("name") or ""))]
-        result.recorder.finish(result.state, {n: f.rows for n, f in result.flows.items()}, result.quality,
-                               error=result.error)
+        result.recorder.finish(result.state, _rows(result, tail), result.quality, error=result.error)
+        if not options.dry_run:
+            log.seal_journal(journal)
         log.write(spark, spec.database)
+        log.close_journal()
         result.timed("finish", clock)
     return result
+
+
+def _recover(spark: SparkSession, spec: PipelineSpec, state_dir: Path, info: GraphInfo, update_id: str,
+             snapshots: MaterializedViewSnapshots, views: list[str]) -> list[str]:
+    """Make whole what an update killed before it finished left behind (``runtime/recovery.py``,
+    ``runtime/interrupted.py``); returns notices for the terminal."""
+    notices = [*recovery.repair_checkpoints(state_dir / "checkpoints").notices,
+               *recovery.repair_manifests(state_dir).notices]
+    journals = interrupted.journals(state_dir)
+    completed: set[str] = set()
+    for journal in journals:
+        completed |= interrupted.completed_flows(event_log.read_journal(journal)[1])
+    done = {info.flows[name].target for name in completed if name in info.flows}
+    for table in snapshots.recover(views, keep=done):
+        spark.sql(f"REFRESH TABLE `{info.schema_of(table, spec.database)}`.`{table}`")
+        notices.append(f"'{table}' got back its last good contents (an earlier update was killed while "
+                       "refreshing it).")
+    count = interrupted.table_rows(spark, info, spec.database)
+    notices.extend(interrupted.record(spark, journal, spec.database, info, update_id, count) for journal in journals)
+    return notices
 
 
 def _run_batch_sinks(spark: SparkSession, info: GraphInfo, options: RunOptions, checkpoints: Path,
@@ -277,6 +314,22 @@ def _flow_errors(result: UpdateResult) -> str:
     return "; ".join(f"{f.name}: {f.error}" for f in result.flows.values() if f.state == "failed")
 
 
+def _wrote(flow: FlowResult, streaming: bool) -> bool:
+    """A flow whose output the event log counts: completed, or a streaming flow that failed after
+    committing micro-batches (their rows are in the table)."""
+    return flow.state == "completed" or (streaming and flow.state == "failed")
+
+
+def _rows(result: UpdateResult, tail: EventLogTail) -> dict[str, int | None]:
+    """Rows written per flow; a failed streaming flow's are those of the micro-batches it committed."""
+    rows = {name: flow.rows for name, flow in result.flows.items()}
+    for name, flow in result.flows.items():
+        info = result.graph.flows.get(name)
+        if flow.state == "failed" and info is not None and info.streaming and name in tail.rows:
+            rows[name] = tail.rows[name]
+    return rows
+
+
 def _quality(spark: SparkSession, result: UpdateResult, tail: EventLogTail) -> dict[str, dict[str, Any]]:
     """``data_quality`` per completed flow with expectations: streaming flows from their observed
     metrics, batch flows from their hidden counter table."""
@@ -284,7 +337,9 @@ def _quality(spark: SparkSession, result: UpdateResult, tail: EventLogTail) -> d
     tail.poll()  # streaming queries have terminated: each COMPLETED handler waited for its own
     for name, info in result.graph.flows.items():
         flow = result.flows.get(name)
-        if not info.expectations or flow is None or flow.state != "completed":
+        if not info.expectations or flow is None or not _wrote(flow, info.streaming):
+            continue
+        if flow.state == "failed" and name not in tail.quality:  # no micro-batch committed
             continue
         if info.quality_table is not None:
             table = f"`{result.database}`.`{info.quality_table}`"
@@ -345,6 +400,8 @@ def _on_event(spark: SparkSession, message: str, result: UpdateResult, tail: Eve
     if state == "failed":
         flow.error = _failure_text(match["rest"])
     _set_state(result, flow, state, on_flow)
+    if state == "completed":
+        faults.reach("between_flows")
 
 
 def _set_state(result: UpdateResult, flow: FlowResult, state: str, on_flow: FlowListener | None) -> None:

@@ -20,7 +20,7 @@ from pyspark.sql import SparkSession as PySparkSession
 from pyspark.sql.connect.session import SparkSession
 
 from palindrom import sparkext
-from palindrom.runtime import java
+from palindrom.runtime import faults, java
 
 REMOTE_ENV = "PALINDROM_SPARK_REMOTE"
 _LOG4J = """\
@@ -159,6 +159,7 @@ def start(root: Path, verbose: bool = False) -> Server:
     if remote:
         return attach(remote)
     root = root.resolve()
+    faults.mark_driver()
     os.environ["PYSPARK_PYTHON"] = str(python_worker(root))
     os.environ.setdefault("PYARROW_IGNORE_TIMEZONE", "1")
     java.ensure()
