@@ -97,8 +97,10 @@ test-fast: setup
 test-scope: setup browser checks
 	$(UV) run --frozen pytest -q $(FAST_TESTS) $(TESTS)
 
+# Two workers (pytest-xdist), a Spark server each; a test file stays on one worker (its fixtures
+# are shared within it). The corpus and the fault suite are the long files.
 test: setup browser checks
-	$(UV) run --frozen pytest -q
+	$(UV) run --frozen pytest -q -n 2 --dist loadfile
 
 # The fault suite alone (also part of `make test`): runs killed at five points, disk full, lock, permission.
 faults: setup
