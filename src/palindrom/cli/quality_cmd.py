@@ -50,16 +50,10 @@ def report(args: argparse.Namespace) -> int:
 
 
 def _name_quarantine_rules(report: history.QualityReport, directory: Path) -> None:
-    """The event log records quarantine rules as the drop expectations they run as; the rules
-    files say which were quarantine rules."""
-    try:
-        loaded = rules_module.load_all(directory) if directory.is_dir() else []
-    except rules_module.RuleError:
-        return
-    for dataset_rules in loaded:
-        for rule in dataset_rules.rules:
-            if (dataset_rules.dataset, rule.name) in report.actions:
-                report.actions[(dataset_rules.dataset, rule.name)] = rule.action
+    """Quarantine rules named as such, from the rules files."""
+    for key, action in rules_module.configured_actions(directory).items():
+        if key in report.actions:
+            report.actions[key] = action
 
 
 def check(args: argparse.Namespace) -> int:

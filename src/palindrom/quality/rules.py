@@ -146,3 +146,14 @@ def load(dataset: str, directory: Path | None = None) -> DatasetRules:
 def load_all(directory: Path | None = None) -> list[DatasetRules]:
     directory = directory or default_directory()
     return [load_file(p) for p in sorted(directory.glob("*.yml"))]
+
+
+def configured_actions(directory: Path) -> dict[tuple[str, str], str]:
+    """(dataset, rule) -> action from the rules files under ``directory``; empty when it has none or
+    they do not load. The event log records quarantine rules as the drop expectations they run as;
+    these say which were quarantine rules."""
+    try:
+        loaded = load_all(directory) if directory.is_dir() else []
+    except RuleError:
+        return {}
+    return {(dataset_rules.dataset, rule.name): rule.action for dataset_rules in loaded for rule in dataset_rules.rules}

@@ -80,18 +80,12 @@ def _duration(update: Update) -> str:
 
 
 def _rule_actions(report: history.QualityReport, pipeline: PipelineSpec) -> None:
-    """The event log records quarantine rules as the drop expectations they run as; the rules
-    files (``palindrom.expectations_path``, else expectations/) say which are quarantine rules."""
+    """Quarantine rules named as such, from the rules files (``palindrom.expectations_path``, else expectations/)."""
     configured = pipeline.configuration.get(rules_module.CONF_KEY)
     directory = Path(configured) if configured else rules_module.default_directory()
-    try:
-        loaded = rules_module.load_all(directory) if directory.is_dir() else []
-    except rules_module.RuleError:
-        return
-    for dataset_rules in loaded:
-        for rule in dataset_rules.rules:
-            if (dataset_rules.dataset, rule.name) in report.actions:
-                report.actions[(dataset_rules.dataset, rule.name)] = rule.action
+    for key, action in rules_module.configured_actions(directory).items():
+        if key in report.actions:
+            report.actions[key] = action
 
 
 def _page(request: Request, template: str, state: State, **context: Any) -> Response:
