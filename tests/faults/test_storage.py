@@ -38,8 +38,8 @@ def test_second_process_holding_the_lock(tmp_path: Path) -> None:
     assert result.returncode == 2
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1
-    assert str(storage) in errors[0] and '"pid": 4242' in errors[0]
-    assert "Wait for it to finish, stop it, or pass a different --storage" in errors[0]
+    assert str(storage) in errors[0] and "(pid 4242," in errors[0]
+    assert "Wait for it to finish, stop it (kill 4242), or pass a different --storage" in errors[0]
     _no_trace(result.stderr)
     assert sorted(p.name for p in storage.iterdir()) == [".run.lock"]  # nothing started
 

@@ -215,18 +215,24 @@ class PipelineRoot:
     def __init__(self, root: Path) -> None:
         self.folder = str(root.resolve())
         self._before: set[str] = set()
+        self._path: list[str] = []
 
     def _own_modules(self) -> list[types.ModuleType]:
+        """Modules the pipeline's code imported while it loaded: from its root, or from a folder it
+        put on ``sys.path`` itself (``sys.path.append(spark.conf.get("bundle.sourcePath"))``)."""
         found = []
         for name in set(sys.modules) - self._before:
             module = sys.modules.get(name)
-            location = str(getattr(module, "__file__", None) or "")
-            if module is not None and location.startswith(self.folder + os.sep):
+            location = os.path.realpath(str(getattr(module, "__file__", None) or ""))
+            if module is None or not getattr(module, "__file__", None) or name.split(".")[0] == "palindrom":
+                continue
+            if location.startswith(self.folder + os.sep) or not location.startswith(_INSTALLED):
                 found.append(module)
         return found
 
     def __enter__(self) -> PipelineRoot:
         self._before = set(sys.modules)
+        self._path = list(sys.path)
         sys.path.insert(0, self.folder)
         return self
 
@@ -239,8 +245,12 @@ class PipelineRoot:
             with contextlib.suppress(ValueError):
                 cloudpickle.unregister_pickle_by_value(module)  # type: ignore[no-untyped-call]
             sys.modules.pop(module.__name__, None)
-        with contextlib.suppress(ValueError):
-            sys.path.remove(self.folder)
+        sys.path[:] = self._path  # what the pipeline's code added goes too
+
+
+# Where installed packages live (the interpreter's prefixes): modules from anywhere else that a
+# pipeline's code imports while it loads are the pipeline's own.
+_INSTALLED = tuple(sorted({os.path.realpath(p) + os.sep for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}))
 
 
 @contextlib.contextmanager

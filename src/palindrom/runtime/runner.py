@@ -321,11 +321,12 @@ def _wrote(flow: FlowResult, streaming: bool) -> bool:
 
 
 def _rows(result: UpdateResult, tail: EventLogTail) -> dict[str, int | None]:
-    """Rows written per flow; a failed streaming flow's are those of the micro-batches it committed."""
+    """Rows written per flow; a failed streaming flow's are those of the micro-batches it committed
+    (none committed: unknown, so quality reports fall back to the last update that wrote it)."""
     rows = {name: flow.rows for name, flow in result.flows.items()}
     for name, flow in result.flows.items():
         info = result.graph.flows.get(name)
-        if flow.state == "failed" and info is not None and info.streaming and name in tail.rows:
+        if flow.state == "failed" and info is not None and info.streaming and tail.rows.get(name):
             rows[name] = tail.rows[name]
     return rows
 

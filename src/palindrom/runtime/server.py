@@ -165,6 +165,9 @@ def start(root: Path, verbose: bool = False) -> Server:
     java.ensure()
     port = _free_port()
     conf = server_conf(root, port)
+    # Starting the server needs a classic SparkContext, which pyspark refuses while Connect mode is
+    # on (CONTEXT_UNAVAILABLE_FOR_REMOTE_CLIENT), e.g. inherited from a parent process that attached.
+    os.environ.pop("SPARK_CONNECT_MODE_ENABLED", None)
     with _stderr_to(None if verbose else root / "logs" / "jvm.log"):
         SparkSession._start_connect_server("local[2]", conf)
     url = f"sc://localhost:{port}"  # token without TLS is only allowed for localhost
