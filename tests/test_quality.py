@@ -173,7 +173,6 @@ def _quarantine_completed_in_failed_update(spark, runs) -> bool:
         AND origin.flow_name = 'readings_quarantine' AND details LIKE '%COMPLETED%'"""))
 
 
-@pytest.mark.xfail(strict=False, reason="known regression after merging crash recovery: the failed third update now records readings with 0 rows written/dropped, so the per-flow figures show it instead of update 2 (readings 0/0 vs 2/1); to fix next")
 def test_quality_summary_in_the_terminal(spark, runs):
     code, out, _ = _run("quality", runs.folder, "--storage", runs.storage)
     assert code == 0
@@ -210,7 +209,6 @@ def _browser(*args: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=120, check=True)
 
 
-@pytest.mark.xfail(strict=False, reason="known regression after merging crash recovery: the failed third update now records readings with 0 rows written/dropped, so the per-flow figures show it instead of update 2 (readings 0/0 vs 2/1); to fix next")
 def test_html_dashboard_renders_in_headless_chromium(spark, runs):
     page = ARTIFACTS / "quality-dashboard.html"
     code, out, _ = _run("quality", runs.folder, "--storage", runs.storage, "--html", page)

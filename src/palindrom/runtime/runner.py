@@ -326,8 +326,8 @@ def _rows(result: UpdateResult, tail: EventLogTail) -> dict[str, int | None]:
     rows = {name: flow.rows for name, flow in result.flows.items()}
     for name, flow in result.flows.items():
         info = result.graph.flows.get(name)
-        if flow.state == "failed" and info is not None and info.streaming and tail.rows.get(name):
-            rows[name] = tail.rows[name]
+        if flow.state == "failed" and info is not None and info.streaming:
+            rows[name] = tail.rows[name] if name in tail.rows else None
     return rows
 
 
