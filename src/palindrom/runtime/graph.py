@@ -54,6 +54,9 @@ from palindrom.runtime.resolution import SchemaResolver
 from palindrom.runtime.source_mocks import SourceMocks
 
 ROWS_METRIC_PREFIX = "palindrom_rows:"
+# Rescued-data columns (Auto Loader's, the container decoder's): rows written with one set are
+# counted by the flow's rows metric, so an update's bad records need no scan of the table.
+RESCUE_COLUMNS = ("_rescued_data", "rescued_data")
 QUALITY_METRIC_PREFIX = "palindrom_dq:"
 QUALITY_TABLE_PREFIX = "_palindrom_dq_"
 HIDDEN_PREFIX = "__palindrom_"
@@ -90,6 +93,7 @@ class FlowInfo:
     feed: str | None = None
     once: bool = False
     held: bool = False
+    rescue_column: str | None = None  # the target's rescued-data column (RESCUE_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -574,8 +578,12 @@ class LocalGraphRegistry(SparkConnectGraphElementRegistry):
         if self._hides_metadata(flow, definition):
             frame = frame.drop(METADATA_COLUMN)
         frame = self._partition_columns_last(flow.target, frame)
+        rescue = self._rescue_column(flow.target)
         if streaming:
-            frame = frame.observe(ROWS_METRIC_PREFIX + flow.name, F.count(F.lit(1)).alias("rows"))
+            counts = [F.count(F.lit(1)).alias("rows")]
+            if rescue is not None:
+                counts.append(F.count_if(F.col(f"`{rescue}`").isNotNull()).alias("rescued"))
+            frame = frame.observe(ROWS_METRIC_PREFIX + flow.name, *counts)
         relation = cast(Any, frame)._plan.plan(self._client)
         if definition.recomputed:
             plan.to_batch(relation)
@@ -584,7 +592,16 @@ class LocalGraphRegistry(SparkConnectGraphElementRegistry):
                         flow.source_code_location)
         quality_table = self._send_quality_counter(flow, exps) if exps and not streaming else None
         self.info.flows[flow.name] = FlowInfo(flow.name, flow.target, streaming, _location(flow), exps, quality_table,
-                                              definition.inputs, feed, flow.name in self._once)
+                                              definition.inputs, feed, flow.name in self._once, rescue_column=rescue)
+
+    def _rescue_column(self, dataset: str) -> str | None:
+        """The dataset's rescued-data column, if it has one (None when its schema is not known here)."""
+        try:
+            schema = self._dataset_schema(dataset)
+        except Exception:  # analysed again when the flow runs, which reports the error itself
+            return None
+        names = set(schema.names) if schema is not None else set()
+        return next((c for c in RESCUE_COLUMNS if c in names), None)
 
     def _hides_metadata(self, flow: Flow, definition: _Definition) -> bool:
         """On Databricks ``_metadata`` is a hidden column: ``*`` does not select it, so a table
