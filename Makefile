@@ -98,9 +98,10 @@ test-scope: setup browser checks
 	$(UV) run --frozen pytest -q $(FAST_TESTS) $(TESTS)
 
 # Two workers (pytest-xdist), a Spark server each; a test file stays on one worker (its fixtures
-# are shared within it). The corpus and the fault suite are the long files.
+# are shared within it), except the corpus and kill cases, scheduled one by one, longest work
+# first (tests/conftest.py).
 test: setup browser checks
-	$(UV) run --frozen pytest -q -n 2 --dist loadfile
+	$(UV) run --frozen pytest -q -n 2 --dist loadfile --no-loadscope-reorder
 
 # The fault suite alone (also part of `make test`): runs killed at five points, disk full, lock, permission.
 faults: setup

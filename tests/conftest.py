@@ -18,6 +18,37 @@ from palindrom.runtime import server
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"
 
+# `make test` runs two pytest-xdist workers with --dist loadfile: a file's tests stay on one worker
+# (they share module fixtures). Files whose tests are independent and long are split test by test,
+# and the work is ordered longest first with the short corpus cases last, so both workers finish
+# together (measured per file with --durations=0; the slow ones are listed here).
+SPLIT_BY_TEST = ("tests/compat/test_corpus.py", "tests/faults/test_crash.py")
+LONGEST_FIRST = ("tests/faults/test_crash.py", "tests/test_testing_plugin.py", "tests/test_quality.py",
+                 "tests/faults/test_storage.py", "tests/test_pipelines.py", "tests/test_cli.py",
+                 "pipelines/events/tests/test_events_pipeline.py", "tests/test_events.py", "tests/test_autoloader.py",
+                 "tests/test_dataframe_ops.py")
+SHORT_LAST = ("tests/compat/test_corpus.py",)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid.split("::", 1)[0]
+        if path in LONGEST_FIRST:
+            return LONGEST_FIRST.index(path)
+        return len(LONGEST_FIRST) + (path in SHORT_LAST)
+
+    items.sort(key=rank)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    from xdist.scheduler import LoadFileScheduling
+
+    class Scheduler(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return nodeid if nodeid.startswith(SPLIT_BY_TEST) else super()._split_scope(nodeid)
+
+    return Scheduler(config, log)
+
 
 @pytest.fixture(scope="session")
 def spark_server(tmp_path_factory: pytest.TempPathFactory) -> server.Server:

@@ -75,14 +75,16 @@ def test_configuration_passes_secrets_are_redacted_and_bad_records_are_summarise
     # The summary: per table, what this update dead-lettered, rescued and dropped, and where to look.
     summary = _summary(out)
     assert {t: s[:3] for t, s in summary.items()} == {
-        "orders_bronze": (0, 3, 0), "orders_bronze_dead_letter": (2, 0, 0), "orders_silver": (0, 0, 1)}
+        "orders_bronze": (0, 3, 0), "orders_bronze_dead_letter": (2, 0, 0), "orders_silver": (0, 0, 1),
+        "orders_bronze_snapshot": (0, 3, 0)}
     assert f"{db}.orders_bronze._rescued_data IS NOT NULL" in summary["orders_bronze"][3]
     assert f"{db}.orders_bronze_dead_letter" in summary["orders_bronze_dead_letter"][3]
     assert f"{db}.event_log" in summary["orders_silver"][3]
     logged = _log_lines(err, "bad records in this update")
     assert len(logged) == 1
     assert {t["table"]: (t["dead_lettered"], t["rescued"], t["dropped"]) for t in logged[0]["tables"]} == {
-        "orders_bronze": (0, 3, 0), "orders_bronze_dead_letter": (2, 0, 0), "orders_silver": (0, 0, 1)}
+        "orders_bronze": (0, 3, 0), "orders_bronze_dead_letter": (2, 0, 0), "orders_silver": (0, 0, 1),
+        "orders_bronze_snapshot": (0, 3, 0)}
 
     # A flow failing with the secret in its error (only that flow runs: --refresh). The message is
     # printed with the secret redacted; this update wrote no bad records, and says so.

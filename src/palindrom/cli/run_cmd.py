@@ -223,7 +223,6 @@ class BadRecords:
     """The update's bad records per table (palindrom.quality.bad_records), counted around it."""
 
     def __init__(self) -> None:
-        self.counts: dict[str, tuple[str, int]] = {}
         self.since = time.time()
         self.tables: list[bad_records.TableBadRecords] | None = None
         self.files: list[str] = []
@@ -233,20 +232,17 @@ class BadRecords:
     def before(self, session: SparkSession, pipeline: spec.PipelineSpec, options: RunOptions) -> None:
         self.skip = options.dry_run
         self.since = time.time()
-        if not self.skip:
-            self.counts = self._guard(lambda: bad_records.rescue_counts(session, pipeline.database)) or {}
 
     def after(self, session: SparkSession, pipeline: spec.PipelineSpec, storage: Path, options: RunOptions,
               result: UpdateResult) -> None:
         if self.skip or self.unavailable:
             return
-        after = self._guard(lambda: bad_records.rescue_counts(session, pipeline.database))
-        if after is None:
+        rescued = self._guard(lambda: bad_records.rescued_rows(session, result))
+        if rescued is None:
             return
-        refreshed = set(result.graph.outputs) if options.full_refresh_all else set(options.full_refresh)
         state_dir = storage.resolve() / "pipelines" / pipeline.name
         files, self.files = bad_records.bad_record_files(state_dir, result, self.since)
-        self.tables = bad_records.summarize(result, self.counts, after, refreshed, files)
+        self.tables = bad_records.summarize(result, rescued, files)
 
     def _guard(self, count: Callable[[], dict[str, tuple[str, int]]]) -> dict[str, tuple[str, int]] | None:
         try:

@@ -12,24 +12,18 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql import types as T
 
 from palindrom.registry import pipeline
 from palindrom.registry.auth import databricks_secret
 from palindrom.runtime import spec
+from palindrom.runtime.source_mocks import KAFKA_SOURCE_SCHEMA
 
 PREFIX = "palindrom.kafka."
 POSITION = ["topic", "partition", "offset", "timestamp"]
 
 
 # Spark's Kafka source with includeHeaders: fixed, so no query function has to analyse the stream.
-KAFKA_COLUMNS = T.StructType([
-    T.StructField("key", T.BinaryType()), T.StructField("value", T.BinaryType()),
-    T.StructField("topic", T.StringType()), T.StructField("partition", T.IntegerType()),
-    T.StructField("offset", T.LongType()), T.StructField("timestamp", T.TimestampType()),
-    T.StructField("timestampType", T.IntegerType()),
-    T.StructField("headers", T.ArrayType(T.StructType([T.StructField("key", T.StringType()),
-                                                       T.StructField("value", T.BinaryType())])))])
+KAFKA_COLUMNS = KAFKA_SOURCE_SCHEMA  # Spark's Kafka source columns
 KEYS = ("bootstrap_servers", "topic", "wire_format", "starting_offsets", "security_protocol", "sasl_mechanism",
         "secret_scope")
 

@@ -1,9 +1,9 @@
 """Where an update's bad records went, per table, counted from the update's own data.
 
 * **rescued**: rows written with a non-null rescued-data column (``_rescued_data``, the container
-  decoder's ``rescued_data``). A streaming table only appends, so its count for the update is the
-  table's count after the update minus its count before (zero before when it was fully refreshed);
-  a materialized view is recomputed, so its count is its contents after the update.
+  decoder's ``rescued_data``). A streaming flow counts them as it writes them (its rows metric,
+  ``runtime/graph.py``), so no table is scanned; a materialized view is recomputed, so its count
+  is its contents after the update.
 * **dead-lettered**: rows written in this update to a dead-letter table (``*_dead_letter*``) or a
   quarantine table (``*_quarantine``), from the flows' output row counts; and records Auto Loader
   wrote to a ``bad_records`` file (a cloudFiles read without a rescued-data column) in this update.
@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +22,6 @@ from pyspark.sql import functions as F
 
 from palindrom.runtime.runner import UpdateResult
 
-RESCUE_COLUMNS = ("_rescued_data", "rescued_data")
 DEAD_LETTER_MARKS = ("dead_letter", "quarantine")
 
 
@@ -45,48 +43,39 @@ def _dead_letter(table: str) -> bool:
     return any(mark in table for mark in DEAD_LETTER_MARKS)
 
 
-def rescue_counts(spark: SparkSession, database: str) -> dict[str, tuple[str, int]]:
-    """table -> (rescue column, rows whose rescue column is not null), for the database's tables that
-    have one; empty when the database does not exist yet."""
-    if not spark.catalog.databaseExists(database):
-        return {}
-    columns: dict[str, str] = {}
-    for table in spark.catalog.listTables(database):
-        if table.tableType == "VIEW" or table.isTemporary:
+def rescued_rows(spark: SparkSession, result: UpdateResult) -> dict[str, tuple[str, int]]:
+    """table -> (rescue column, rows this update wrote with it set), for the tables its completed
+    flows wrote that have one: streaming flows from their metrics, materialized views by a count."""
+    found: dict[str, tuple[str, int]] = {}
+    for name, info in result.graph.flows.items():
+        flow = result.flows.get(name)
+        if info.rescue_column is None or flow is None or flow.state != "completed":
             continue
-        names = {c.name for c in spark.catalog.listColumns(f"`{database}`.`{table.name}`")}
-        found = next((c for c in RESCUE_COLUMNS if c in names), None)
-        if found is not None:
-            columns[table.name] = found
-    if not columns:
-        return {}
-    counts = [spark.read.table(f"`{database}`.`{name}`").select(
-        F.lit(name).alias("t"), F.count_if(F.col(column).isNotNull()).alias("n"))
-        for name, column in sorted(columns.items())]
-    query = functools.reduce(lambda a, b: a.unionByName(b), counts)
-    return {row["t"]: (columns[row["t"]], int(row["n"])) for row in query.collect()}
+        if info.streaming:
+            count = result.rescued.get(name, 0)
+        elif info.target in found:  # a recomputed view holds what all its flows wrote: counted once
+            continue
+        else:
+            table = f"`{result.graph.schema_of(info.target, result.database)}`.`{info.target}`"
+            count = spark.read.table(table).where(F.col(f"`{info.rescue_column}`").isNotNull()).count()
+        previous = found.get(info.target, (info.rescue_column, 0))[1]
+        found[info.target] = (info.rescue_column, previous + count)
+    return found
 
 
-def summarize(result: UpdateResult, before: dict[str, tuple[str, int]], after: dict[str, tuple[str, int]],
-              full_refreshed: set[str], bad_record_files: dict[str, int]) -> list[TableBadRecords]:
-    """Per table with bad records in this update. ``full_refreshed``: tables this update recomputed
-    from nothing (their count before is 0); ``bad_record_files``: table -> records Auto Loader wrote
-    to bad_records files in this update."""
+def summarize(result: UpdateResult, rescued: dict[str, tuple[str, int]],
+              bad_record_files: dict[str, int]) -> list[TableBadRecords]:
+    """Per table with bad records in this update. ``rescued``: :func:`rescued_rows`;
+    ``bad_record_files``: table -> records Auto Loader wrote to bad_records files in this update."""
     tables: dict[str, TableBadRecords] = {}
 
     def entry(name: str) -> TableBadRecords:
         return tables.setdefault(name, TableBadRecords(name))
 
-    written = {f.name for f in result.flows.values() if f.state == "completed"}
-    targets = {info.target for name, info in result.graph.flows.items() if name in written}
-    for table, (column, count) in after.items():
-        if table not in targets or _dead_letter(table):  # a dead letter's rescue column is its content
-            continue
-        streaming = result.graph.outputs.get(table) != "materialized_view"
-        previous = before.get(table, (column, 0))[1] if streaming and table not in full_refreshed else 0
-        if count - previous > 0:
+    for table, (column, count) in rescued.items():
+        if count > 0 and not _dead_letter(table):  # a dead letter's rescue column is its content
             found = entry(table)
-            found.rescued, found.rescue_column = count - previous, column
+            found.rescued, found.rescue_column = count, column
             found.where.append(f"{result.database}.{table}.{column} IS NOT NULL")
     for name, info in result.graph.flows.items():
         flow = result.flows.get(name)

@@ -223,8 +223,8 @@ class PipelineRoot:
         found = []
         for name in set(sys.modules) - self._before:
             module = sys.modules.get(name)
-            location = os.path.realpath(str(getattr(module, "__file__", None) or ""))
-            if module is None or not getattr(module, "__file__", None) or name.split(".")[0] == "palindrom":
+            location = _location(module)
+            if module is None or location is None or name.split(".")[0] == "palindrom":
                 continue
             if location.startswith(self.folder + os.sep) or not location.startswith(_INSTALLED):
                 found.append(module)
@@ -246,6 +246,16 @@ class PipelineRoot:
                 cloudpickle.unregister_pickle_by_value(module)  # type: ignore[no-untyped-call]
             sys.modules.pop(module.__name__, None)
         sys.path[:] = self._path  # what the pipeline's code added goes too
+
+
+def _location(module: types.ModuleType | None) -> str | None:
+    """Where a module was loaded from: its file, or for a namespace package (a folder without
+    ``__init__.py``, such as a bundle's ``utilities/``) its first folder; None for built-ins."""
+    file = getattr(module, "__file__", None)
+    if file:
+        return os.path.realpath(str(file))
+    folders = list(getattr(module, "__path__", None) or [])
+    return os.path.realpath(str(folders[0])) + os.sep if folders else None
 
 
 # Where installed packages live (the interpreter's prefixes): modules from anywhere else that a

@@ -51,8 +51,12 @@ from palindrom.autoloader.options import split_glob
 from palindrom.delta import log as delta_log
 from palindrom.runtime import cdc, expectations, plan, snapshots_cdc, sqltext
 from palindrom.runtime.resolution import SchemaResolver
+from palindrom.runtime.source_mocks import SourceMocks
 
 ROWS_METRIC_PREFIX = "palindrom_rows:"
+# Rescued-data columns (Auto Loader's, the container decoder's): rows written with one set are
+# counted by the flow's rows metric, so an update's bad records need no scan of the table.
+RESCUE_COLUMNS = ("_rescued_data", "rescued_data")
 QUALITY_METRIC_PREFIX = "palindrom_dq:"
 QUALITY_TABLE_PREFIX = "_palindrom_dq_"
 HIDDEN_PREFIX = "__palindrom_"
@@ -89,6 +93,7 @@ class FlowInfo:
     feed: str | None = None
     once: bool = False
     held: bool = False
+    rescue_column: str | None = None  # the target's rescued-data column (RESCUE_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -181,6 +186,9 @@ class LocalGraphRegistry(SparkConnectGraphElementRegistry):
         self._resolving: list[str] = []
         self._wants_metadata = False
         self._resolver = SchemaResolver(spark, self._dataset_schema, self._prepare_for_analysis)
+        # Mocks of names that are not datasets or flows: sources, replaced in every plan (even one
+        # analysed while the pipeline's code loads).
+        self._source_mocks = SourceMocks(self._substitutes, spark, self._client, self._is_pipeline_name)
         self.info = GraphInfo()
 
     # -- buffering -------------------------------------------------------------------------------
@@ -328,7 +336,7 @@ class LocalGraphRegistry(SparkConnectGraphElementRegistry):
     def _local_identifier(self, identifier: str) -> str | None:
         """A table name as the local catalog knows it: without Databricks's ``LIVE.`` prefix, and
         with a Unity Catalog catalog name mapped to the one local catalog. None when unchanged."""
-        parts = [p.strip("`") for p in _split_identifier(identifier)]
+        parts = [p.strip("`") for p in sqltext.split_identifier(identifier)]
         changed = False
         if len(parts) > 1 and parts[0].lower() == "live":
             parts, changed = parts[1:], True
@@ -342,7 +350,7 @@ class LocalGraphRegistry(SparkConnectGraphElementRegistry):
     def _dataset_name(self, identifier: str, normalized: bool = False) -> str | None:
         """The graph dataset a table read refers to, or None when it reads something else."""
         local = identifier if normalized else (self._local_identifier(identifier) or identifier)
-        parts = [p.strip("`") for p in _split_identifier(local)]
+        parts = [p.strip("`") for p in sqltext.split_identifier(local)]
         if len(parts) == 3 and parts[0].lower() == "spark_catalog":
             parts = parts[1:]
         if len(parts) == 2 and parts[0].lower() in (self._database.lower(), private_schema(self._database).lower()):
@@ -404,6 +412,7 @@ class LocalGraphRegistry(SparkConnectGraphElementRegistry):
 
     def _prepare(self, relation: Any, flow_name: str, wants_metadata: bool) -> None:
         """What every relation goes through before the server sees it (to run, or to analyse)."""
+        self._source_mocks.replace(relation)
         plan.redirect_table_reads(relation, lambda identifier, _: self._local_identifier(identifier))
         for sql in plan.sql_relations(relation):
             sql.query = sqltext.map_table_references(sqltext.without_live(sql.query), self._local_identifier)
@@ -436,6 +445,7 @@ class LocalGraphRegistry(SparkConnectGraphElementRegistry):
             for flow in list(self._flows):
                 self._definition(flow)
         definitions = [self._definitions[f.name] for f in self._flows]
+        self._check_source_mocks(definitions)
         # `_metadata` is a hidden column on Databricks; locally the cloudFiles source adds it as a
         # real column, to every cloudFiles read of the pipeline once any flow refers to it (the
         # reference is often in a flow downstream of the view that reads the files).
@@ -453,15 +463,14 @@ class LocalGraphRegistry(SparkConnectGraphElementRegistry):
 
     def _apply_substitutes(self) -> None:
         """Each substituted dataset (or flow) gets one flow reading what its substitute returns,
-        shaped by the schema and streaming-ness of the query it replaces."""
+        shaped by the schema and streaming-ness of the query it replaces. Other names are sources
+        the flows read (a Kafka topic, a table outside the pipeline): replaced where they are read
+        (``runtime/source_mocks.py``)."""
         for name, substitute in self._substitutes.items():
+            if self._source_mocks.is_source(name):
+                continue
             is_dataset = name in self._outputs
             flows = [f for f in self._flows if (f.target if is_dataset else f.name) == name]
-            if not flows and not is_dataset:
-                datasets = ", ".join(sorted(n for n in self._outputs if not is_internal(n)))
-                flow_names = ", ".join(sorted(f.name for f in self._flows if not is_internal(f.name)))
-                raise PipelineGraphError(f"'{name}' is neither a dataset nor a flow of this pipeline. "
-                                         f"Its datasets: {datasets}; its flows: {flow_names}.")
             output = self._outputs.get(flows[0].target if flows else name)
             try:
                 schema = self._dataset_schema(name) if is_dataset else \
@@ -480,6 +489,25 @@ class LocalGraphRegistry(SparkConnectGraphElementRegistry):
             # What was resolved so far may have read the replaced query: resolve again.
             self._definitions.clear()
             self._schemas.clear()
+
+    def _is_pipeline_name(self, name: str) -> bool:
+        return name in self._outputs or any(f.name == name for f in self._flows)
+
+    def _check_source_mocks(self, definitions: list[_Definition]) -> None:
+        """A source mock that no flow reads is a mistake in the test: say what the flows do read."""
+        unused, read = self._source_mocks.unused([d.relation for d in definitions])
+        if not unused:
+            return
+        datasets = ", ".join(sorted(n for n in self._outputs if not is_internal(n)))
+        flow_names = ", ".join(sorted(f.name for f in self._flows if not is_internal(f.name)))
+        in_sql = sorted({n for d in definitions for s in plan.sql_relations(d.relation)
+                         for n in sqltext.table_references(s.query)} - set(self._outputs))
+        outside = [n for n in read if n not in {m.lower() for m in self._outputs}]
+        hint = f"; read in SQL text (mock the dataset that reads it instead): {', '.join(in_sql)}" if in_sql else ""
+        raise PipelineGraphError(
+            f"{', '.join(repr(n) for n in unused)} is neither a dataset nor a flow of this pipeline, nor a "
+            f"source one of its flows reads. Its datasets: {datasets}; its flows: {flow_names}; sources read "
+            f"(a table by name, kafka:<topic>): {', '.join(outside) or 'none'}{hint}.")
 
     def _stored(self, name: str, output: Output) -> Output:
         """How ``output`` is registered: its kind (see the module docstring) and storage format."""
@@ -550,8 +578,12 @@ class LocalGraphRegistry(SparkConnectGraphElementRegistry):
         if self._hides_metadata(flow, definition):
             frame = frame.drop(METADATA_COLUMN)
         frame = self._partition_columns_last(flow.target, frame)
+        rescue = self._rescue_column(flow.target)
         if streaming:
-            frame = frame.observe(ROWS_METRIC_PREFIX + flow.name, F.count(F.lit(1)).alias("rows"))
+            counts = [F.count(F.lit(1)).alias("rows")]
+            if rescue is not None:
+                counts.append(F.count_if(F.col(f"`{rescue}`").isNotNull()).alias("rescued"))
+            frame = frame.observe(ROWS_METRIC_PREFIX + flow.name, *counts)
         relation = cast(Any, frame)._plan.plan(self._client)
         if definition.recomputed:
             plan.to_batch(relation)
@@ -560,7 +592,16 @@ class LocalGraphRegistry(SparkConnectGraphElementRegistry):
                         flow.source_code_location)
         quality_table = self._send_quality_counter(flow, exps) if exps and not streaming else None
         self.info.flows[flow.name] = FlowInfo(flow.name, flow.target, streaming, _location(flow), exps, quality_table,
-                                              definition.inputs, feed, flow.name in self._once)
+                                              definition.inputs, feed, flow.name in self._once, rescue_column=rescue)
+
+    def _rescue_column(self, dataset: str) -> str | None:
+        """The dataset's rescued-data column, if it has one (None when its schema is not known here)."""
+        try:
+            schema = self._dataset_schema(dataset)
+        except Exception:  # analysed again when the flow runs, which reports the error itself
+            return None
+        names = set(schema.names) if schema is not None else set()
+        return next((c for c in RESCUE_COLUMNS if c in names), None)
 
     def _hides_metadata(self, flow: Flow, definition: _Definition) -> bool:
         """On Databricks ``_metadata`` is a hidden column: ``*`` does not select it, so a table
@@ -725,21 +766,6 @@ def _read_delta_files(source: Any, streaming: bool) -> None:
         del source.options[key]
     source.options["basePath"] = str(table)
     source.schema = found.schema_json
-
-
-def _split_identifier(identifier: str) -> list[str]:
-    """``a.`b.c`.d`` -> ``[a, `b.c`, d]``: dots inside backticks do not split."""
-    parts, current, quoted = [], "", False
-    for char in identifier:
-        if char == "`":
-            quoted = not quoted
-        if char == "." and not quoted:
-            parts.append(current)
-            current = ""
-        else:
-            current += char
-    parts.append(current)
-    return parts
 
 
 def _merged(schemas: list[T.StructType]) -> T.StructType:

@@ -31,6 +31,7 @@ class EventLogTail:
         self._schemas = schemas
         self._offsets: dict[Path, int] = {}
         self.rows: dict[str, int] = defaultdict(int)
+        self.rescued: dict[str, int] = defaultdict(int)  # rows written with a rescued-data value
         self.quality: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         self.progress: list[dict[str, Any]] = []
         self._query_names: dict[str, str] = {}
@@ -85,7 +86,9 @@ class EventLogTail:
             self.progress.append(progress)
             for name, metric in (progress.get("observedMetrics") or {}).items():
                 if name.startswith(ROWS_METRIC_PREFIX):
-                    self.rows[name.removeprefix(ROWS_METRIC_PREFIX)] += int(_value(metric, "rows"))
+                    flow = name.removeprefix(ROWS_METRIC_PREFIX)
+                    self.rows[flow] += int(_value(metric, "rows"))
+                    self.rescued[flow] += int(_fields(metric).get("rescued") or 0)
                 elif name.startswith(QUALITY_METRIC_PREFIX):
                     counts = self.quality[name.removeprefix(QUALITY_METRIC_PREFIX)]
                     for field, value in _fields(metric).items():

@@ -31,7 +31,8 @@ def _messages(message: Message) -> Iterator[Message]:
             yield from _messages(value)
 
 
-def _reads(relation: Message) -> Iterator[Any]:
+def reads(relation: Message) -> Iterator[Any]:
+    """Every ``Read`` node of a plan (named tables and data sources)."""
     for msg in _messages(relation):
         if msg.DESCRIPTOR.name == "Read":
             yield msg
@@ -45,7 +46,7 @@ def _sql_queries(relation: Message) -> Iterator[str]:
 
 def is_streaming(relation: Message) -> bool:
     """True when the relation reads any source as a stream (so the flow is a streaming flow)."""
-    return any(read.is_streaming for read in _reads(relation)) or any(
+    return any(read.is_streaming for read in reads(relation)) or any(
         sqltext.reads_stream(query) for query in _sql_queries(relation))
 
 
@@ -82,7 +83,7 @@ def selects_whole_column(relation: Message, name: str) -> bool:
 def rewrite_cloud_files_reads(relation: Message, rewrite: Callable[[Any], None]) -> int:
     """Call ``rewrite`` with every ``cloudFiles`` ``Read.DataSource`` message; return how many."""
     count = 0
-    for read in _reads(relation):
+    for read in reads(relation):
         if read.WhichOneof("read_type") != "data_source":
             continue
         if read.data_source.format.lower() != CLOUD_FILES:
@@ -130,7 +131,7 @@ def defer_eager(relation: Message) -> int:
 
 def rewrite_paths(relation: Message, local: Callable[[str], str]) -> None:
     """Map the paths of every file-based read (``load(path)``, ``option("path", ...)``)."""
-    for read in _reads(relation):
+    for read in reads(relation):
         if read.WhichOneof("read_type") != "data_source":
             continue
         source = read.data_source
@@ -145,7 +146,7 @@ def rewrite_format_reads(relation: Message, format_name: str, rewrite: Callable[
     """Call ``rewrite(data_source, is_streaming)`` with every ``Read.DataSource`` of ``format_name``
     (any case); return how many."""
     count = 0
-    for read in _reads(relation):
+    for read in reads(relation):
         if read.WhichOneof("read_type") == "data_source" and read.data_source.format.lower() == format_name:
             rewrite(read.data_source, read.is_streaming)
             count += 1
@@ -156,7 +157,7 @@ def redirect_table_reads(relation: Message, redirect: Callable[[str, bool], str 
     """Point reads of named tables elsewhere: ``redirect(identifier, is_streaming)`` returns the
     new identifier, or None to keep the read as it is. Returns how many reads were changed."""
     count = 0
-    for read in _reads(relation):
+    for read in reads(relation):
         if read.WhichOneof("read_type") != "named_table":
             continue
         new_name = redirect(read.named_table.unparsed_identifier, read.is_streaming)
@@ -174,11 +175,16 @@ def _relations(relation: Message, rel_type: str) -> list[Any]:
 def replace_reads(relation: Message, replacement: Callable[[str], Message | None]) -> int:
     """Replace each read of a named table by ``replacement(identifier)`` (a Relation), keeping the
     read's plan id so columns referenced through the DataFrame still resolve; None keeps it."""
+    return replace_read_nodes(relation, lambda read: replacement(read.named_table.unparsed_identifier)
+                              if read.WhichOneof("read_type") == "named_table" else None)
+
+
+def replace_read_nodes(relation: Message, replacement: Callable[[Any], Message | None]) -> int:
+    """Replace each read (a named table or a data source) by ``replacement(read)`` (a Relation),
+    keeping the read's plan id; None keeps it. Returns how many reads were replaced."""
     count = 0
     for node in _relations(relation, "read"):
-        if node.read.WhichOneof("read_type") != "named_table":
-            continue
-        new = replacement(node.read.named_table.unparsed_identifier)
+        new = replacement(node.read)
         if new is None:
             continue
         common = type(node.common)()
@@ -189,9 +195,16 @@ def replace_reads(relation: Message, replacement: Callable[[str], Message | None
     return count
 
 
+def data_source_option(read: Any, key: str) -> str | None:
+    """An option of a ``Read.DataSource`` by name, in any case (Spark's options are case-insensitive)."""
+    if read.WhichOneof("read_type") != "data_source":
+        return None
+    return next((v for k, v in read.data_source.options.items() if k.lower() == key.lower()), None)
+
+
 def to_batch(relation: Message) -> None:
     """Read every source as a batch: the same query, recomputed over all input."""
-    for read in _reads(relation):
+    for read in reads(relation):
         read.is_streaming = False
 
 
@@ -204,7 +217,7 @@ def aggregates_without_watermark(relation: Message) -> bool:
 
 def read_names(relation: Message) -> list[str]:
     """Names of the tables and datasets a plan reads, in its reads and in SQL text (sorted, once)."""
-    names = {read.named_table.unparsed_identifier.strip("`") for read in _reads(relation)
+    names = {read.named_table.unparsed_identifier.strip("`") for read in reads(relation)
              if read.WhichOneof("read_type") == "named_table"}
     for query in _sql_queries(relation):
         names.update(sqltext.table_references(query))

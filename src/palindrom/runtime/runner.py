@@ -79,6 +79,7 @@ class UpdateResult:
     notices: list[str] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)  # server messages that are not flow state changes
     quality: dict[str, dict[str, Any]] = field(default_factory=dict)  # flow -> data_quality
+    rescued: dict[str, int] = field(default_factory=dict)  # streaming flow -> rows written with rescued data
     recorder: event_log.UpdateRecorder | None = None
     progress: list[dict[str, Any]] = field(default_factory=list)  # streaming triggers' progress, in order
     timings: dict[str, float] = field(default_factory=dict)  # seconds per phase of the update
@@ -222,6 +223,8 @@ def run_update(spark: SparkSession, spec: PipelineSpec, storage: Path, options: 
         snapshots.discard()
         if not options.dry_run:
             result.quality = _quality(spark, result, tail)
+            result.rescued = {name: tail.rescued.get(name, 0) for name, flow in info.flows.items()
+                              if flow.streaming and flow.rescue_column is not None}
             result.progress = [p for p in tail.progress if not is_internal(str(p.get("name") or ""))]
         result.recorder.finish(result.state, _rows(result, tail), result.quality, error=result.error)
         if not options.dry_run:

@@ -64,6 +64,21 @@ def unquote(literal: str) -> str:
     return re.sub(r"\\(u[0-9a-fA-F]{4}|.)", escape, body, flags=re.S)
 
 
+def split_identifier(identifier: str) -> list[str]:
+    """``a.`b.c`.d`` -> ``[a, `b.c`, d]``: dots inside backticks do not split."""
+    parts, current, quoted = [], "", False
+    for char in identifier:
+        if char == "`":
+            quoted = not quoted
+        if char == "." and not quoted:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    parts.append(current)
+    return parts
+
+
 def reads_stream(query: str) -> bool:
     """A query reading any source with ``STREAM`` is a streaming query."""
     return any(t.is_word("STREAM") for t in tokens(query))

@@ -13,6 +13,7 @@ run.rows("events_app_silver_actions")
 from __future__ import annotations
 
 import dataclasses
+import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from palindrom.runtime import server, spec
+from palindrom.runtime import server, source_mocks, spec
 from palindrom.runtime.graph import PipelineGraphError, Substitute, is_internal, private_schema
 from palindrom.runtime.loader import PipelineCodeError
 from palindrom.runtime.runner import (
@@ -110,7 +111,9 @@ class Pipeline:
         DataFrame (``df=``) or files (``files=``: JSON lines, CSV with a header, Parquet). The next
         run reads it in place of the dataset's own query; a streaming dataset's next run reads only
         the batches given since the previous run. ``replace=True`` forgets the earlier batches."""
-        mock = self._mocks.setdefault(name, Mock(name, self.workdir / "mocks" / name))
+        key = source_mocks.mock_key(name)  # `main`.`sales`.`ORDERS` is main.sales.orders, as for Spark
+        folder = self.workdir / "mocks" / re.sub(r"[^\w.-]", "_", key)
+        mock = self._mocks.setdefault(key, Mock(name, folder))
         mock.add(rows, df, files, replace)
         return self
 
@@ -146,7 +149,7 @@ class Pipeline:
         def substitute(mock: Mock) -> Substitute:
             return lambda update, schema, streaming: mock.substitute(session, update, schema, streaming)
 
-        return {name: substitute(mock) for name, mock in self._mocks.items()}
+        return {mock.name: substitute(mock) for mock in self._mocks.values()}
 
     def close(self) -> None:
         """Drop the test's databases (their files go with the test's temporary folder)."""

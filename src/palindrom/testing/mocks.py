@@ -17,6 +17,9 @@ import pyarrow.parquet as pq
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
+from pyspark.sql.window import Window
+
+from palindrom.runtime.source_mocks import KAFKA_PREFIX
 
 Rows = Sequence[Mapping[str, Any]]
 _FILE_FORMATS = {".json": "json", ".jsonl": "json", ".csv": "csv", ".parquet": "parquet", ".avro": "avro"}
@@ -40,7 +43,8 @@ class Mock:
     name: str
     folder: Path
     pending: list[_Batch] = field(default_factory=list)
-    written: int = 0
+    written: int = 0    # batches
+    rows: int = 0       # rows over all batches
     schema: T.StructType | None = None
 
     def add(self, rows: Rows | None, frame: Any, files: Sequence[Path | str] | None, replace: bool) -> None:
@@ -66,9 +70,12 @@ class Mock:
             self.schema = _without_metadata(schema) if schema is not None else None
         for batch in self.pending:
             frame = self._frame(session, batch)
+            if self.name.startswith(KAFKA_PREFIX):
+                frame = _kafka_defaults(frame, self.name.removeprefix(KAFKA_PREFIX), self.rows)
             if self.schema is None:
                 self.schema = frame.schema
             table = _conformed(frame, self.schema, self.name, self.written + 1).toArrow()
+            self.rows += table.num_rows
             self.written += 1
             partial = self.folder / f".batch-{self.written:05d}.parquet"
             pq.write_table(table, partial)
@@ -93,7 +100,9 @@ class Mock:
         if batch.frame is not None:
             frame = batch.frame
             return frame if isinstance(frame, DataFrame) else session.createDataFrame(frame)
-        rows = list(batch.rows or [])
+        rows: Rows = list(batch.rows or [])
+        if self.name.startswith(KAFKA_PREFIX):
+            rows = _kafka_bytes(rows)
         if self.schema is None:
             if not rows:
                 raise MockSchemaError(f"given('{self.name}', rows=[]): no rows to infer columns from, and the "
@@ -105,6 +114,26 @@ class Mock:
         except (TypeError, ValueError, Exception) as exc:  # pyspark's conversion errors name the field
             raise MockSchemaError(f"given('{self.name}', rows=...): a value does not fit the schema "
                                   f"({self.schema.simpleString()}): {exc}") from exc
+
+
+def _kafka_defaults(frame: DataFrame, topic: str, first_offset: int) -> DataFrame:
+    """Kafka columns a test leaves out (or gives as None), as a broker fills them: the topic,
+    partition 0, offsets that continue across batches, the time of the batch, CreateTime (0)."""
+    present = {c.lower(): c for c in frame.columns}
+    order = Window.orderBy(F.monotonically_increasing_id())
+    defaults = {"topic": F.lit(topic), "partition": F.lit(0),
+                "offset": F.lit(first_offset) + F.row_number().over(order) - 1,
+                "timestamp": F.current_timestamp(), "timestampType": F.lit(0)}
+    kept = [F.col(f"`{c}`") for c in frame.columns if c.lower() not in {d.lower() for d in defaults}]
+    filled = [(F.coalesce(F.col(f"`{present[name.lower()]}`"), value) if name.lower() in present else value)
+              .alias(name) for name, value in defaults.items()]
+    return frame.select(*kept, *filled)
+
+
+def _kafka_bytes(rows: Rows) -> list[dict[str, Any]]:
+    """Kafka rows with text keys and values as their UTF-8 bytes (the broker holds bytes)."""
+    return [{k: v.encode() if k.lower() in ("key", "value") and isinstance(v, str) else v for k, v in r.items()}
+            for r in rows]
 
 
 def _without_metadata(schema: T.StructType) -> T.StructType:
