@@ -174,23 +174,28 @@ KINDS = {"raw_csv": "streaming_table", "qty_by_sku": "materialized_view", "big_o
 
 
 def test_graph_formats_show_the_datasets_and_edges(world: World) -> None:
+    # The Auto Loader read is drawn as the source it is, with its format and folder.
+    source = f"Auto Loader (csv): {(world.dp_style / 'landing').resolve()}"
+    kinds, edges = {**KINDS, source: "source"}, {*EDGES, (source, "raw_csv")}
     as_json = json.loads(cli("graph", "dp_style", "--storage", world.storage, "--format", "json").out)
-    assert {n["name"]: n["kind"] for n in as_json["nodes"]} == KINDS
-    assert {(e["from"], e["to"]) for e in as_json["edges"]} == EDGES
+    assert {n["name"]: n["kind"] for n in as_json["nodes"]} == kinds
+    assert {(e["from"], e["to"]) for e in as_json["edges"]} == edges
     dot = cli("graph", "dp_style", "--storage", world.storage, "--format", "dot").out
-    assert set(re.findall(r'^  "(\w+)" -> "(\w+)";$', dot, re.M)) == EDGES
+    assert set(re.findall(r'^  "([^"]+)" -> "([^"]+)";$', dot, re.M)) == edges
+    assert f'"{source}" [label="{source}\\nsource", shape=cylinder];' in dot
     assert dot.startswith('digraph "dp_style" {') and dot.rstrip().endswith("}")
     mermaid = cli("graph", "dp_style", "--storage", world.storage, "--format", "mermaid").out
-    ids = dict(re.findall(r'^  (n\d+)\S*?"(\w+)<br/>', mermaid, re.M))
-    assert set(ids.values()) == set(KINDS)
-    assert {(ids[a], ids[b]) for a, b in re.findall(r"^  (n\d+) --> (n\d+)$", mermaid, re.M)} == EDGES
+    ids = dict(re.findall(r'^  (n\d+)\W*?([^"<]+)<br/>', mermaid, re.M))
+    assert set(ids.values()) == set(kinds)
+    assert {(ids[a], ids[b]) for a, b in re.findall(r"^  (n\d+) --> (n\d+)$", mermaid, re.M)} == edges
     text = cli("graph", "dp_style", "--storage", world.storage).out
     assert text.splitlines() == [
-        f"Pipeline 'dp_style' (schema {world.dp_db}): 4 datasets, 3 edges",
-        "raw_csv  [streaming table]",
-        "├── big_orders  [view]",
-        "│   └── big_order_skus  [streaming table]",
-        "└── qty_by_sku  [materialized view]  expectations: has_sku (drop)",
+        f"Pipeline 'dp_style' (schema {world.dp_db}): 4 datasets, 4 edges",
+        f"{source}  [source]",
+        "└── raw_csv  [streaming table]",
+        "    ├── big_orders  [view]",
+        "    │   └── big_order_skus  [streaming table]",
+        "    └── qty_by_sku  [materialized view]  expectations: has_sku (drop)",
     ]
 
 

@@ -154,12 +154,15 @@ def test_graph_shows_datasets_kinds_edges_and_the_failed_update(served: Served, 
              for n in page.locator("svg.graph g.node").all()}
     # guarded_table: <dataset>_checked (private) feeds the dataset and its quarantine table;
     # readings is a streaming table (readStream), readings_by_sensor a materialized view (dlt.read).
-    assert nodes == {"readings_checked": "streaming_table", "readings": "streaming_table",
+    # The Auto Loader read upstream is a source node, with its format and folder.
+    source = f"Auto Loader (json): {(served.folder / 'landing').resolve()}"
+    assert nodes == {source: "source", "readings_checked": "streaming_table", "readings": "streaming_table",
                      "readings_quarantine": "streaming_table", "readings_by_sensor_checked": "materialized_view",
                      "readings_by_sensor": "materialized_view", "readings_by_sensor_quarantine": "materialized_view"}
     edges = {(e.get_attribute("data-from"), e.get_attribute("data-to"))
              for e in page.locator("svg.graph path.edge").all()}
-    assert edges == {("readings_checked", "readings"), ("readings_checked", "readings_quarantine"),
+    assert edges == {(source, "readings_checked"),
+                     ("readings_checked", "readings"), ("readings_checked", "readings_quarantine"),
                      ("readings", "readings_by_sensor_checked"),
                      ("readings_by_sensor_checked", "readings_by_sensor"),
                      ("readings_by_sensor_checked", "readings_by_sensor_quarantine")}
@@ -257,7 +260,7 @@ def test_live_page_and_busy_storage(served: Served, page: Page) -> None:
         assert response is not None and response.status == 503
         message = page.locator("#problem").inner_text()
         assert "is in use by a running update of 'quality'" in message and f"pid {os.getpid()}" in message
-        assert page.locator("svg.graph g.node").count() == 6  # the graph still shows, from its file
+        assert page.locator("svg.graph g.node").count() == 7  # the graph still shows, from its file
         _shot(page, "ui-storage-busy.png")
         page.goto(served.url + "/live")
         page.wait_for_selector("#live-status[data-loaded=true]")

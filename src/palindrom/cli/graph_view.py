@@ -48,7 +48,7 @@ def build(pipeline: str, database: str, data: dict[str, Any]) -> Graph:
     feeds: dict[str, list[str]] = {}  # internal datasets -> what they read
     for flow in flows.values():
         if is_internal(flow["target"]):
-            feeds.setdefault(flow["target"], []).extend(flow.get("inputs", []))
+            feeds.setdefault(flow["target"], []).extend([*flow.get("inputs", []), *flow.get("sources", [])])
 
     def visible(name: str, seen: frozenset[str] = frozenset()) -> list[str]:
         if not is_internal(name):
@@ -65,7 +65,7 @@ def build(pipeline: str, database: str, data: dict[str, Any]) -> Graph:
         node = nodes.setdefault(target, Node(target, outputs.get(target, "table")))
         node.expectations.extend(flow.get("expectations", []))
         node.source = node.source or str(flow.get("source") or "")
-        inputs = [*flow.get("inputs", []), *([flow["feed"]] if flow.get("feed") else [])]
+        inputs = [*flow.get("inputs", []), *flow.get("sources", []), *([flow["feed"]] if flow.get("feed") else [])]
         for upstream in dict.fromkeys(v for i in inputs for v in visible(i)):
             nodes.setdefault(upstream, Node(upstream, "source"))
             edge = Edge(upstream, target, "" if name == target or is_internal(name) else name)

@@ -94,6 +94,7 @@ class FlowInfo:
     once: bool = False
     held: bool = False
     rescue_column: str | None = None  # the target's rescued-data column (RESCUE_COLUMNS)
+    sources: list[str] = field(default_factory=list)  # files and streams it reads (plan.external_sources)
 
 
 @dataclass(frozen=True)
@@ -127,7 +128,8 @@ class GraphInfo:
     def to_json(self) -> dict[str, Any]:
         return {"outputs": self.outputs, "private": sorted(self.private), "comments": self.comments,
                 "flows": {name: {"target": f.target, "streaming": f.streaming, "source": f.source,
-                                 "inputs": f.inputs, "feed": f.feed, "once": f.once, "held": f.held,
+                                 "inputs": f.inputs, "sources": f.sources, "feed": f.feed, "once": f.once,
+                                 "held": f.held,
                                  "expectations": [dataclasses.asdict(e) for e in f.expectations]}
                           for name, f in self.flows.items()}}
 
@@ -457,6 +459,9 @@ class LocalGraphRegistry(SparkConnectGraphElementRegistry):
                 self._keep_batch_sink_flow(flow)
             else:
                 self._send_user_flow(flow)
+        for name, info in self.info.flows.items():
+            if name in self._definitions:
+                info.sources = plan.external_sources(self._definitions[name].relation)
         for sql_text, path in self._sql:
             super().register_sql(sql_text, path)
         return self.info

@@ -202,6 +202,26 @@ def data_source_option(read: Any, key: str) -> str | None:
     return next((v for k, v in read.data_source.options.items() if k.lower() == key.lower()), None)
 
 
+def external_sources(relation: Message) -> list[str]:
+    """What a plan reads from outside the catalog, named as the graph shows it: ``Auto Loader
+    (json): <path>``, ``kafka: <topics>``, ``<format>: <path>`` (sorted, once)."""
+    found: list[str] = []
+    for read in reads(relation):
+        if read.WhichOneof("read_type") != "data_source":
+            continue
+        fmt = read.data_source.format.lower()
+        if fmt == "kafka":
+            topics = next((v for k in ("subscribe", "subscribePattern", "assign")
+                           if (v := data_source_option(read, k))), "?")
+            found.append(f"kafka: {topics}")
+            continue
+        inner = data_source_option(read, "cloudFiles.format") if fmt == CLOUD_FILES else None
+        label = ("Auto Loader" if fmt == CLOUD_FILES else fmt or "files") + (f" ({inner})" if inner else "")
+        paths = list(read.data_source.paths) or [data_source_option(read, "path") or ""]
+        found.extend(f"{label}: {path}" for path in paths if path)
+    return sorted(dict.fromkeys(found))
+
+
 def to_batch(relation: Message) -> None:
     """Read every source as a batch: the same query, recomputed over all input."""
     for read in reads(relation):

@@ -116,7 +116,7 @@ def read_graph(storage: Path, pipeline: str) -> Graph:
     edges: set[tuple[str, str]] = set()
     flows = {name: flow for name, flow in data["flows"].items() if not is_internal(name)}
     for flow in flows.values():
-        for source in flow.get("inputs") or []:
+        for source in [*(flow.get("inputs") or []), *(flow.get("sources") or [])]:
             upstream = short_name(source) if short_name(source) in nodes else source
             if upstream not in nodes:
                 nodes[upstream] = Node(upstream, "source")

@@ -73,6 +73,10 @@ def graph_svg(graph: Graph, status: dict[str, NodeStatus]) -> Markup:
         info = status.get(name, NodeStatus())
         state_class = STATE_CLASS.get(info.state, "none")
         lines = [KIND_LABEL.get(node.kind, node.kind) + (" · private" if node.private else "")]
+        shown = _short(name, 27)
+        if node.kind == "source" and ": " in name:  # "Auto Loader (json): /path": the path's end shows
+            kind, where = name.split(": ", 1)
+            lines, shown = [kind], where if len(where) <= 27 else "…" + where[-26:]
         if info.written is not None or info.dropped is not None:
             lines.append(f"{info.written or 0:,} written · {info.dropped or 0:,} dropped")
         if info.pass_rate is not None:
@@ -84,7 +88,7 @@ def graph_svg(graph: Graph, status: dict[str, NodeStatus]) -> Markup:
         box = (f'<g class="node kind-{node.kind} state-{state_class}" data-name="{escape(name)}" '
                f'data-kind="{node.kind}" data-state="{escape(info.state)}">'
                f'<rect x="{x}" y="{y}" width="{NODE_W}" height="{NODE_H}" rx="8"/>'
-               f'<text x="{x + 12}" y="{y + 21}" class="name">{escape(_short(name, 27))}</text>{badge}{body}'
+               f'<text x="{x + 12}" y="{y + 21}" class="name">{escape(shown)}</text>{badge}{body}'
                f'<title>{escape(name)}</title></g>')
         parts.append(f'<a href="{escape(info.href)}">{box}</a>' if info.href else box)
     parts.append("</svg>")
