@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 from pathlib import Path
 
 from conftest import rows as _rows
 from conftest import write_json_lines
 
+FLOW_LINE = re.compile(r"^\d\d:\d\d:\d\d  (\w+)\s+(QUEUED|STARTING|RUNNING|COMPLETED)", re.M)
 
-def test_dlt_style_pipeline_runs_and_second_run_reads_only_new_files(spark, pipeline_copy, run_cli, tmp_path):
+
+def test_dlt_style_pipeline_runs_and_second_run_reads_only_new_files(spark, pipeline_copy, run_cli, tmp_path,
+                                                                     capsys):
     folder, db = pipeline_copy("dlt_style")
     landing = folder / "landing"
     write_json_lines(landing / "a.json", [
@@ -22,6 +26,8 @@ def test_dlt_style_pipeline_runs_and_second_run_reads_only_new_files(spark, pipe
     (landing / "b.json").write_text('{"id": 4, "kind": "view", "amount": "lots"}\nnot json at all\n')
     storage = tmp_path / "storage"
     assert run_cli("run", folder, "--storage", storage) == 0
+    first = capsys.readouterr().out
+    assert {m[0] for m in FLOW_LINE.findall(first) if m[1] == "COMPLETED"} >= {"bronze", "silver", "totals"}
 
     assert _rows(spark, f"SELECT id, kind, amount FROM {db}.silver ORDER BY id") == [
         (1, "click", 2.5), (3, "swipe", 4.0)]
@@ -40,7 +46,9 @@ def test_dlt_style_pipeline_runs_and_second_run_reads_only_new_files(spark, pipe
     later = time.time() + 5
     write_json_lines(landing / "c.json", [{"id": 9, "kind": "click", "amount": 10.0}])
     os.utime(landing / "c.json", (later, later))
-    assert run_cli("run", folder, "--storage", storage) == 0
+    assert run_cli("run", folder, "--storage", storage, "--quiet") == 0
+    quiet = capsys.readouterr().out
+    assert not FLOW_LINE.search(quiet) and "COMPLETED" in quiet  # no per-flow lines; the summary stays
     assert spark.sql(f"SELECT count(*) FROM {db}.bronze").collect()[0][0] == 7
     assert _rows(spark, f"SELECT kind, n, amount FROM {db}.totals ORDER BY kind") == [
         ("click", 2, 12.5), ("swipe", 1, 4.0)]
