@@ -9,7 +9,7 @@ import sys
 import uvicorn
 
 from palindrom.cli.target import UserError, choose
-from palindrom.runtime import lock, server
+from palindrom.runtime import lock
 from palindrom.ui.app import create_app
 
 HOST = "127.0.0.1"  # local only: the UI has no authentication
@@ -27,12 +27,8 @@ def run(args: argparse.Namespace) -> int:
               f"(pipelines run {args.target or pipeline.name} --storage {args.storage}).", file=sys.stderr)
         return 2
     holder = lock.holder(storage)
-    if holder is None:
-        print("Starting Spark to read the local catalog...", file=sys.stderr, flush=True)
-        server.start(storage)
-    else:
-        print(f"Storage {storage} is in use by {holder.describe()}: the UI shows the graph and live metrics "
-              "until it finishes.", file=sys.stderr)
+    if holder is not None:  # the UI reads files only (palindrom.ui.data): it follows the run
+        print(f"Storage {storage} is in use by {holder.describe()}: the UI follows the run.", file=sys.stderr)
     print(f"Pipeline UI of '{pipeline.name}': http://{HOST}:{args.port}/  (Ctrl-C to stop)", flush=True)
     uvicorn.run(create_app(pipeline, storage), host=HOST, port=args.port, log_level="warning")
     return 0

@@ -26,7 +26,7 @@ from typing import Any
 from pyspark.errors import PySparkException
 from pyspark.sql import SparkSession
 
-from palindrom.runtime import event_log, expectations
+from palindrom.runtime import event_log, expectations, history
 from palindrom.runtime.graph import GraphInfo, is_internal
 from palindrom.runtime.metrics import EventLogTail
 
@@ -51,10 +51,12 @@ def record(spark: SparkSession, journal: Path, database: str, graph: GraphInfo, 
     """Write the killed update's events to the event log; returns a notice for the terminal."""
     header, events = event_log.read_journal(journal)
     update_id = str(header.get("update_id") or journal.stem)
+    # The update's JSON-lines copy (what `pipelines updates` and the UI read) gets its end too.
     log_ = event_log.EventLog(str(header.get("pipeline_id")), str(header.get("pipeline_name")), update_id,
-                              events=events)
+                              events=events, mirror=history.events_file(journal.parent.parent, update_id))
     if not header.get("finished"):
         _close(log_, header, graph, recorded_by, row_count)
+    log_.flush()
     written = log_.write(spark, database, event_log.existing_ids(spark, database, update_id))
     journal.unlink()
     if header.get("finished"):

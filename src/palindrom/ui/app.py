@@ -34,7 +34,6 @@ from palindrom.ui.data import (
     Live,
     LogEvent,
     NotRunYet,
-    StorageBusy,
     Update,
     quality_of,
     read_graph,
@@ -95,7 +94,7 @@ def _page(request: Request, template: str, state: State, **context: Any) -> Resp
 
 
 def _problem(request: Request, state: State, exc: Exception, title: str) -> Response:
-    status = 503 if isinstance(exc, StorageBusy) else 404
+    status = 404
     return TEMPLATES.TemplateResponse(request, "problem.html", {
         "pipeline": state.pipeline, "storage": state.storage, "busy": state.catalog.busy(), "title": title,
         "message": str(exc), "graph": _graph_or_none(state)}, status_code=status)
@@ -131,7 +130,7 @@ def overview(request: Request) -> Response:
     try:
         graph = state.graph()
         events = state.catalog.events()
-    except (NotRunYet, StorageBusy) as exc:
+    except NotRunYet as exc:
         return _problem(request, state, exc, "Pipeline")
     updates = updates_of(events)
     chosen = request.query_params.get("update")
@@ -145,7 +144,7 @@ def update_log(request: Request) -> Response:
     state: State = request.app.state.ui
     try:
         events = state.catalog.events()
-    except (NotRunYet, StorageBusy) as exc:
+    except NotRunYet as exc:
         return _problem(request, state, exc, "Update")
     update_id = request.path_params["update_id"]
     update = next((u for u in updates_of(events) if u.id == update_id), None)
@@ -178,7 +177,7 @@ def dataset(request: Request) -> Response:
         quarantine_name = name + history.QUARANTINE_SUFFIX
         quarantine = (state.catalog.rows(quarantine_name, state.schema_of(graph, quarantine_name), QUARANTINE_ROWS)
                       if quarantine_name in graph.nodes else None)
-    except (NotRunYet, StorageBusy) as exc:
+    except NotRunYet as exc:
         return _problem(request, state, exc, name)
     quality = quality_of(state.pipeline.name, events)
     _rule_actions(quality, state.pipeline)

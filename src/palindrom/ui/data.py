@@ -1,16 +1,18 @@
 """What the pipeline UI shows, read from a storage folder that ``pipelines run`` wrote.
 
-* the graph: ``pipelines/<name>/graph.json`` (a file; readable while a run holds the storage);
-* updates and their events: the ``<database>.event_log`` table (needs Spark);
-* tables: the local catalog (needs Spark);
-* live stream metrics: the Spark event log files under ``spark-events`` (files; readable during a run).
+* the graph: ``pipelines/<name>/graph.json``;
+* updates and their events: each update's JSON-lines copy of its event log
+  (``pipelines/<name>/event_log/<update>.jsonl``, ``runtime/history.py``), written as events happen;
+* tables: their Parquet files, through their commit logs (``runtime/table_files.py``);
+* live stream metrics: the Spark event log files under ``spark-events``.
 
-The catalog is an embedded Derby metastore that one Spark server at a time can own: while a run
-holds the storage, everything that needs Spark raises :class:`StorageBusy` at once instead of waiting.
+All are files, so every page works while a run holds the storage (its embedded Derby catalog admits
+one Spark server at a time), and no Spark server is started for the UI.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import threading
@@ -18,12 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pyspark.sql import SparkSession
-from pyspark.sql import functions as F
-
 from palindrom.logs import JsonLogger
 from palindrom.quality import history
-from palindrom.runtime import event_log, lock, server
+from palindrom.runtime import history as update_history
+from palindrom.runtime import lock, table_files
 from palindrom.runtime.graph import is_internal
 from palindrom.runtime.metrics import EventLogTail
 from palindrom.runtime.monitor import StreamMonitor, Thresholds
@@ -32,17 +32,6 @@ from palindrom.runtime.spec import PipelineSpec
 
 SAMPLE_ROWS = 20
 QUARANTINE_ROWS = 200
-
-
-class StorageBusy(RuntimeError):
-    """Another process runs an update on this storage and owns its catalog."""
-
-    def __init__(self, storage: Path, holder: dict[str, str]) -> None:
-        super().__init__(
-            f"Storage {storage} is in use by a running update of '{holder['pipeline']}' (pid {holder['pid']}, "
-            f"since {holder['started']}). Tables and the event log can be read once it finishes; "
-            "the graph and the live stream metrics below follow the run meanwhile.")
-        self.holder = holder
 
 
 class NotRunYet(RuntimeError):
@@ -159,59 +148,56 @@ class Table:
 
 
 class Catalog:
-    """Spark-backed reads for one pipeline in one storage; refuses at once while a run holds it."""
+    """Reads for one pipeline in one storage, from files: they work while a run holds the storage."""
 
     def __init__(self, pipeline: PipelineSpec, storage: Path) -> None:
         self.pipeline = pipeline
         self.storage = storage
-        self._lock = threading.Lock()
 
     def busy(self) -> dict[str, str] | None:
+        """Who holds the storage (a running update), shown on every page."""
         found = lock.holder(self.storage)
         if found is None:
             return None
         return {"pid": "?" if found.pid is None else str(found.pid), "pipeline": found.pipeline,
                 "started": found.started, "command": found.command}
 
-    def session(self) -> SparkSession:
-        holder = self.busy()
-        if holder is not None:
-            raise StorageBusy(self.storage, holder)
-        with self._lock:  # page requests run in threads: start the server once
-            return server.start(self.storage).session
-
     def events(self) -> list[LogEvent]:
-        spark = self.session()
-        table = f"`{self.pipeline.database}`.`{event_log.TABLE}`"
-        if not spark.catalog.tableExists(table):
+        state_dir = self.storage / "pipelines" / self.pipeline.name
+        files = sorted((state_dir / update_history.EVENTS_DIR).glob("*.jsonl"))
+        if not files:
             raise NotRunYet(f"No event log for '{self.pipeline.name}' under {self.storage}: run the pipeline first "
                             f"(pipelines run {self.pipeline.name} --storage {self.storage}).")
-        frame = spark.table(table).select(
-            "id", F.date_format("timestamp", "yyyy-MM-dd'T'HH:mm:ss.SSSSSS'Z'").alias("timestamp"),
-            "origin.update_id", "event_type", "level", "message", "origin.flow_name", "origin.dataset_name",
-            F.col("error.exceptions").getItem(0).getField("message").alias("error"), "details")
-        return [LogEvent(r.id, r.timestamp, r.update_id or "", r.event_type or "", r.level or "", r.message or "",
-                         r.flow_name, r.dataset_name, r.error, json.loads(r.details or "{}"))
-                for r in frame.collect()]
+        return [_event(e) for path in files for e in update_history.read_events(path)]
 
     def table(self, name: str, schema: str) -> Table | None:
-        spark = self.session()
-        qualified = f"`{schema}`.`{name}`"
-        if not spark.catalog.tableExists(qualified):
+        folder = table_files.folder(self.storage, schema, name)
+        if not table_files.exists(folder):
             return None
-        frame = spark.table(qualified)
-        columns = [(f.name, f.dataType.simpleString(), f.nullable) for f in frame.schema.fields]
-        sample = frame.limit(SAMPLE_ROWS).collect()
-        return Table(name, f"{schema}.{name}", columns, int(frame.count()), frame.columns,
-                     [[_cell(v) for v in row] for row in sample])
+        spark_schema = table_files.spark_schema(folder)
+        columns = [(f.name, f.dataType.simpleString(), f.nullable) for f in spark_schema.fields] if spark_schema else []
+        sample = table_files.read(folder, SAMPLE_ROWS)
+        return Table(name, f"{schema}.{name}", columns, table_files.row_count(folder), sample.column_names,
+                     [[_cell(v) for v in row.values()] for row in sample.to_pylist()])
 
     def rows(self, name: str, schema: str, limit: int) -> tuple[list[str], list[list[str]]] | None:
-        spark = self.session()
-        qualified = f"`{schema}`.`{name}`"
-        if not spark.catalog.tableExists(qualified):
+        folder = table_files.folder(self.storage, schema, name)
+        if not table_files.exists(folder):
             return None
-        frame = spark.table(qualified)
-        return frame.columns, [[_cell(v) for v in row] for row in frame.limit(limit).collect()]
+        found = table_files.read(folder, limit)
+        return found.column_names, [[_cell(v) for v in row.values()] for row in found.to_pylist()]
+
+
+def _event(event: dict[str, Any]) -> LogEvent:
+    origin = event.get("origin") or {}
+    exceptions = (event.get("error") or {}).get("exceptions") or []
+    details = event.get("details") or {}
+    when = dt.datetime.fromisoformat(str(event["timestamp"]).replace("Z", "+00:00"))
+    return LogEvent(str(event["id"]), when.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), str(origin.get("update_id") or ""),
+                    str(event.get("event_type") or ""), str(event.get("level") or ""), str(event.get("message") or ""),
+                    origin.get("flow_name"), origin.get("dataset_name"),
+                    exceptions[0].get("message") if exceptions else None,
+                    json.loads(details) if isinstance(details, str) else details)
 
 
 def _cell(value: Any) -> str:
