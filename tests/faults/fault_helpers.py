@@ -11,9 +11,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-import pyarrow.parquet as pq
-
-from palindrom.runtime import faults, server
+from palindrom.runtime import faults, server, table_files
 
 REPO = Path(__file__).resolve().parents[2]
 FILES = 4
@@ -72,28 +70,9 @@ def run(folder: Path, storage: Path, point: str | None = None, *, timeout: float
     return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout, check=False)
 
 
-def _data_files(table: Path) -> list[Path]:
-    """The files a reader sees: those a streaming table's commit log (``_spark_metadata``) lists,
-    else every data file of the folder (materialized views, the event log)."""
-    log = table / "_spark_metadata"
-    if not log.is_dir():
-        return sorted(p for p in table.iterdir() if p.is_file() and not p.name.startswith(("_", ".")))
-    added: set[str] = set()
-    for entry in sorted(p for p in log.iterdir() if not p.name.startswith(".")):
-        for line in entry.read_text().splitlines()[1:]:
-            record = json.loads(line)
-            if record["action"] == "add":
-                added.add(record["path"])
-            else:
-                added.discard(record["path"])
-    # Published files sit directly in the table's folder; by name, so that a copy of it reads too.
-    return sorted(table / Path(p).name for p in added)
-
-
 def read_table(storage: Path, database: str, table: str) -> list[dict[str, Any]]:
     """A table of ``storage`` read with pyarrow, without a Spark server (one JVM at a time)."""
-    folder = storage / "warehouse" / f"{database}.db" / table
-    return [row for path in _data_files(folder) for row in pq.read_table(path).to_pylist()]
+    return table_files.read(table_files.folder(storage, database, table)).to_pylist()
 
 
 def table_rows(storage: Path, database: str, table: str, columns: str) -> list[tuple[Any, ...]]:
