@@ -77,3 +77,6 @@ _.refresh_selection
 _.full_refresh_text
 # tests/faults/test_crash.py: a fixture requested by name (request.getfixturevalue) by the cases that need it.
 _.clean_update
+# tests/conftest.py: pytest and pytest-xdist hooks, called by name.
+_.pytest_collection_modifyitems
+_.pytest_xdist_make_scheduler
