@@ -107,10 +107,9 @@ test: setup browser checks
 faults: setup
 	$(UV) run --frozen pytest -q tests/faults
 
-# Benchmarks print ratios measured in one run (never timed tests).
+# Benchmarks measure ratios side by side in one run (never timed tests) and write docs/benchmarks.md.
 bench: setup
-	$(UV) run --frozen python -m benchmarks.decoding
-	$(UV) run --frozen python -m benchmarks.plugin
+	$(UV) run --frozen python -m benchmarks.report
 
 # The package wheel and sdist (the deploy workflow's build check).
 build: setup
