@@ -16,7 +16,7 @@ from pyspark.sql import DataFrame, SparkSession
 from palindrom.registry import pipeline
 from palindrom.registry.auth import databricks_secret
 from palindrom.runtime import spec
-from palindrom.runtime.source_mocks import KAFKA_SOURCE_SCHEMA
+from palindrom.runtime.kafka_schema import KAFKA_SOURCE_SCHEMA
 
 PREFIX = "palindrom.kafka."
 POSITION = ["topic", "partition", "offset", "timestamp"]

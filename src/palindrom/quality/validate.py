@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import re
 from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass
 
 from pyspark.errors import PySparkException
+from pyspark.logger import PySparkLogger
 from pyspark.sql import SparkSession
 from pyspark.sql import types as T
 
@@ -161,7 +161,9 @@ def check_against(rules: DatasetRules, schema: T.StructType, spark: SparkSession
 @contextlib.contextmanager
 def _quiet_query_context_logger() -> Generator[None]:
     """pyspark logs every analysis error with a query context at ERROR; here the error is the answer."""
-    logger = logging.getLogger("SQLQueryContextLogger")
+    # pyspark's own logger class: a plain logging.getLogger would create this logger first as a plain
+    # Logger, and pyspark's later errors (which pass errorClass=...) would then fail to log.
+    logger = PySparkLogger.getLogger("SQLQueryContextLogger")
     was = logger.disabled
     logger.disabled = True
     try:

@@ -238,7 +238,8 @@ class PipelineRoot:
 
     def ship(self) -> None:
         for module in self._own_modules():
-            cloudpickle.register_pickle_by_value(module)  # type: ignore[no-untyped-call]
+            if getattr(module, "__file__", None):  # a namespace package has no code of its own to ship
+                cloudpickle.register_pickle_by_value(module)  # type: ignore[no-untyped-call]
 
     def __exit__(self, *_: object) -> None:
         for module in self._own_modules():

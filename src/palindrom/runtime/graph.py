@@ -583,7 +583,7 @@ class LocalGraphRegistry(SparkConnectGraphElementRegistry):
         if self._hides_metadata(flow, definition):
             frame = frame.drop(METADATA_COLUMN)
         frame = self._partition_columns_last(flow.target, frame)
-        rescue = self._rescue_column(flow.target)
+        rescue = self._rescue_column(definition)
         if streaming:
             counts = [F.count(F.lit(1)).alias("rows")]
             if rescue is not None:
@@ -599,14 +599,14 @@ class LocalGraphRegistry(SparkConnectGraphElementRegistry):
         self.info.flows[flow.name] = FlowInfo(flow.name, flow.target, streaming, _location(flow), exps, quality_table,
                                               definition.inputs, feed, flow.name in self._once, rescue_column=rescue)
 
-    def _rescue_column(self, dataset: str) -> str | None:
-        """The dataset's rescued-data column, if it has one (None when its schema is not known here)."""
+    def _rescue_column(self, definition: _Definition) -> str | None:
+        """The rescued-data column the flow writes, if any (None when its schema is not known here).
+        The flow's own columns: an append flow may lack a column its target has."""
         try:
-            schema = self._dataset_schema(dataset)
+            schema = self._resolver.schema(definition.relation)
         except Exception:  # analysed again when the flow runs, which reports the error itself
             return None
-        names = set(schema.names) if schema is not None else set()
-        return next((c for c in RESCUE_COLUMNS if c in names), None)
+        return next((c for c in RESCUE_COLUMNS if c in schema.names), None)
 
     def _hides_metadata(self, flow: Flow, definition: _Definition) -> bool:
         """On Databricks ``_metadata`` is a hidden column: ``*`` does not select it, so a table

@@ -23,17 +23,9 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import types as T
 
 from palindrom.runtime import plan, sqltext
+from palindrom.runtime.kafka_schema import KAFKA_SOURCE_SCHEMA
 
 KAFKA_PREFIX = "kafka:"
-
-# Spark's Kafka source schema (Structured Streaming + Kafka integration guide).
-KAFKA_SOURCE_SCHEMA = T.StructType([
-    T.StructField("key", T.BinaryType()), T.StructField("value", T.BinaryType()),
-    T.StructField("topic", T.StringType()), T.StructField("partition", T.IntegerType()),
-    T.StructField("offset", T.LongType()), T.StructField("timestamp", T.TimestampType()),
-    T.StructField("timestampType", T.IntegerType()),
-    T.StructField("headers", T.ArrayType(T.StructType([T.StructField("key", T.StringType()),
-                                                       T.StructField("value", T.BinaryType())])))])
 
 # Writes the mock's batches and returns the query reading them: (update session, schema or None, streaming).
 SourceSubstitute = Callable[[SparkSession, "T.StructType | None", bool], DataFrame]
