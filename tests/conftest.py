@@ -19,10 +19,12 @@ REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"
 
 # `make test` runs two pytest-xdist workers with --dist loadfile: a file's tests stay on one worker
-# (they share module fixtures). Files whose tests are independent and long are split test by test,
-# and the work is ordered longest first with the short corpus cases last, so both workers finish
-# together (measured per file with --durations=0; the slow ones are listed here).
-SPLIT_BY_TEST = ("tests/compat/test_corpus.py", "tests/faults/test_crash.py")
+# (they share module fixtures). The work is ordered longest first, and the corpus (in-process cases
+# on the warm server, independent of each other) is handed out case by case at the end, so both
+# workers finish together (measured per file with --durations=0; the slow ones are listed here).
+# The kill cases stay on one worker: each starts JVMs of its own, and two at once on two cores only
+# slow each other down.
+SPLIT_BY_TEST = ("tests/compat/test_corpus.py",)
 LONGEST_FIRST = ("tests/faults/test_crash.py", "tests/test_testing_plugin.py", "tests/test_quality.py",
                  "tests/faults/test_storage.py", "tests/test_pipelines.py", "tests/test_cli.py",
                  "pipelines/events/tests/test_events_pipeline.py", "tests/test_events.py", "tests/test_autoloader.py",
