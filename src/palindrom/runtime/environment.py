@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import inspect
 import os
 import re
 import shutil
@@ -246,7 +247,13 @@ class PipelineRoot:
             with contextlib.suppress(ValueError):
                 cloudpickle.unregister_pickle_by_value(module)  # type: ignore[no-untyped-call]
             sys.modules.pop(module.__name__, None)
+            # inspect caches each module name's file: a later pipeline's namespace package of the
+            # same name (no file) would otherwise fail inspect.stack() with "is a built-in module".
+            _INSPECT_FILES.pop(module.__name__, None)
         sys.path[:] = self._path  # what the pipeline's code added goes too
+
+
+_INSPECT_FILES: dict[str, object] = getattr(inspect, "_filesbymodname", {})
 
 
 def _location(module: types.ModuleType | None) -> str | None:
