@@ -157,14 +157,14 @@ def _attempt(spark_server: server.Server, pipeline: spec.PipelineSpec, args: arg
     bad: BadRecords = BadRecords()
     try:
         with server.update_session(spark_server) as session, live or contextlib.nullcontext():
-            bad.before(session, pipeline, options)
+            bad.before(options)
             try:
                 result = run_update(session, pipeline, args.storage, options,
                                     spark_server.event_log_dir, on_flow=on_flow, update_id=update_id)
             except PipelineRunError as exc:
-                bad.after(session, pipeline, args.storage, options, exc.result)
+                bad.after(session, pipeline, args.storage, exc.result)
                 raise
-            bad.after(session, pipeline, args.storage, options, result)
+            bad.after(session, pipeline, args.storage, result)
     except PipelineCodeError as exc:
         print(f"\nPipeline code error at {exc.location}\n  {type(exc.cause).__name__}: {exc.cause}", file=sys.stderr)
         if args.verbose:
@@ -229,12 +229,11 @@ class BadRecords:
         self.unavailable: str | None = None
         self.skip = False
 
-    def before(self, session: SparkSession, pipeline: spec.PipelineSpec, options: RunOptions) -> None:
+    def before(self, options: RunOptions) -> None:
         self.skip = options.dry_run
         self.since = time.time()
 
-    def after(self, session: SparkSession, pipeline: spec.PipelineSpec, storage: Path, options: RunOptions,
-              result: UpdateResult) -> None:
+    def after(self, session: SparkSession, pipeline: spec.PipelineSpec, storage: Path, result: UpdateResult) -> None:
         if self.skip or self.unavailable:
             return
         rescued = self._guard(lambda: bad_records.rescued_rows(session, result))

@@ -93,7 +93,7 @@ class FlowInfo:
     feed: str | None = None
     once: bool = False
     held: bool = False
-    rescue_column: str | None = None  # the target's rescued-data column (RESCUE_COLUMNS)
+    rescue_column: str | None = None  # the rescued-data column the flow writes (RESCUE_COLUMNS)
     sources: list[str] = field(default_factory=list)  # files and streams it reads (plan.external_sources)
 
 
