@@ -58,7 +58,7 @@ def pipeline(root: Path, rows: int) -> Path:
     (folder / "pipeline.yml").write_text(f"name: bench\ndatabase: bench\nlibraries:\n  - transformations/**\n"
                                          f"configuration:\n  bench.landing: \"{root / 'landing'}\"\n")
     (folder / "spark-pipeline.yml").write_text(
-        f"name: bench\nstorage: \"{(root / 'plain' / 'checkpoints').as_uri()}\"\ndatabase: bench\n"
+        f"name: bench\nstorage: \"{(root / 'plain' / 'checkpoints').as_uri()}\"\n"
         f"configuration:\n  bench.landing: \"{root / 'landing'}\"\nlibraries:\n  - glob:\n"
         f"      include: transformations/**\n")
     return folder
@@ -69,13 +69,13 @@ def ours(folder: Path, storage: Path) -> str:
 
 
 def plain(folder: Path, storage: Path) -> str:
-    """spark-pipelines with a Hive catalog (Derby) and warehouse in its own folder, like ours."""
-    return (f"{VENV_BIN / 'spark-pipelines'} --conf spark.sql.catalogImplementation=hive "
-            f"--conf spark.sql.warehouse.dir={storage / 'warehouse'} "
-            f"--conf spark.hadoop.javax.jdo.option.ConnectionURL="
-            f"jdbc:derby:;databaseName={storage / 'metastore'};create=true "
-            f"--driver-java-options -Dderby.system.home={storage} "
-            f"run --spec {folder / 'spark-pipeline.yml'}")
+    """spark-pipelines with a Hive catalog (Derby) and warehouse in its own folder, like ours. Its
+    options follow the subcommand (SparkPipelines hands them to spark-submit); its tables go to the
+    `default` database, which plain SDP needs to exist (ours creates `bench`)."""
+    connection = f"jdbc:derby:;databaseName={storage / 'metastore'};create=true"
+    return (f"env PATH={VENV_BIN}:$PATH {VENV_BIN / 'spark-pipelines'} run --spec {folder / 'spark-pipeline.yml'} "
+            f"--conf spark.sql.catalogImplementation=hive --conf spark.sql.warehouse.dir={storage / 'warehouse'} "
+            f"--conf 'spark.hadoop.javax.jdo.option.ConnectionURL={connection}' --conf spark.driver.extraJavaOptions=-Dderby.system.home={storage}")
 
 
 def fresh(command: str, storage: Path, *also: Path) -> str:
