@@ -177,12 +177,15 @@ def test_quality_summary_in_the_terminal(spark, runs):
     code, out, _ = _run("quality", runs.folder, "--storage", runs.storage)
     assert code == 0
     assert f"last update {runs.updates[2][:8]} FAILED" in out
-    # rule, action, passed, failed, pass rate (newest update with counts), trend over the three updates
-    assert _rule_line(out, "value_small") == ["value_small", "warn", "2", "1", "66.7%", "▆▆·", "="]
-    assert _rule_line(out, "id_positive") == ["id_positive", "quarantine", "2", "1", "66.7%", "▇▆·", "-11.1", "pts"]
-    assert _rule_line(out, "total_below_limit") == ["total_below_limit", "warn", "2", "1", "66.7%", "█▆·",
+    # rule, action, passed, failed, pass rate (newest update with counts), threshold ('!' when under
+    # it), trend over the three updates. Thresholds: min_pass_rate in the rules files, 100 % for fail.
+    assert _rule_line(out, "value_small") == ["value_small", "warn", "2", "1", "66.7%", "!", "90.0%", "▆▆·", "="]
+    assert _rule_line(out, "id_positive") == ["id_positive", "quarantine", "2", "1", "66.7%", "-", "▇▆·", "-11.1",
+                                              "pts"]
+    assert _rule_line(out, "total_below_limit") == ["total_below_limit", "warn", "2", "1", "66.7%", "50.0%", "█▆·",
                                                     "-33.3", "pts"]
-    assert _rule_line(out, "no_poison") == ["no_poison", "fail", "3", "0", "100.0%", "██·", "="]
+    assert _rule_line(out, "no_poison") == ["no_poison", "fail", "3", "0", "100.0%", "100.0%", "██·", "="]
+    assert "1 rule(s) under their threshold: readings.value_small 66.7% < 90.0%" in out
     flows = {line.split()[0]: line.split()[1:] for line in out.splitlines() if line.startswith("  readings")
              and len(line.split()) == 3}
     quarantined = ["0", "0"] if _quarantine_completed_in_failed_update(spark, runs) else ["1", "0"]
@@ -234,6 +237,14 @@ def test_html_dashboard_renders_in_headless_chromium(spark, runs):
     # A fail rule's threshold (100 %) is drawn; filters by dataset, rule and update are offered.
     no_poison = re.search(r'<svg[^>]*data-rule="readings.no_poison".*?</svg>', dom, re.S)
     assert no_poison and 'data-threshold="1"' in no_poison.group()
+    # value_small's min_pass_rate (0.9) is drawn inside its axis, and the table flags it as under it.
+    value_small = re.search(r'<svg[^>]*data-rule="readings.value_small".*?</svg>', dom, re.S)
+    assert value_small and 'data-threshold="0.9"' in value_small.group()
+    assert axis and float(axis.group(1)) < 0.9 < float(axis.group(2))
+    threshold_cells = dict(re.findall(r'<tr data-rule="([a-z_]+)"[^>]*>(?:<td[^>]*>[^<]*</td>){6}'
+                                      r'<td[^>]*>([^<]*)</td></tr>', dom))
+    assert threshold_cells["value_small"] == "90.0% (below)" and threshold_cells["total_below_limit"] == "50.0%"
+    assert threshold_cells["no_poison"] == "100.0%" and threshold_cells["id_positive"] == "-"
     updates = re.search(r'<select id="filter-update">(.*?)</select>', dom, re.S)
     assert updates and all(f'value="{u}"' in updates.group(1) for u in runs.updates)
     assert re.findall(r'<select id="filter-dataset">.*?</select>', dom, re.S)[0].count("<option") == 3
@@ -286,7 +297,7 @@ def _filters_in_playwright(page: Path, first_update: str) -> None:
             row = view.locator("#rules-table tbody tr:not(.hidden)")
             assert row.count() == 1
             # the first update's counts for value_small: 6 of the 9 rows of landing/1.json passed
-            assert [c.inner_text() for c in row.locator("td").all()][3:] == ["6", "3", "66.7%"]
+            assert [c.inner_text() for c in row.locator("td").all()][3:] == ["6", "3", "66.7%", "90.0% (below)"]
         finally:
             browser.close()
 

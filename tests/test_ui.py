@@ -54,6 +54,7 @@ READINGS_RULES = {
     "id_positive": ("quarantine", lambda r: r["id"] > 0),
     "no_poison": ("fail", lambda r: (r["value"] or 0) != 666),
 }
+THRESHOLDS = {"value_small": 0.9, "no_poison": 1.0}  # min_pass_rate in the rules file; 100 % for a fail rule
 BY_SENSOR_RULES = {
     "total_below_limit": ("warn", lambda r: r["total"] < 500),
     "enough_readings": ("drop", lambda r: r["readings"] >= 2),
@@ -232,6 +233,15 @@ def test_dataset_page_shows_rule_counts_rows_and_quarantine(served: Served, page
     low, high = float(chart.get_attribute("data-axis-low") or 0), float(chart.get_attribute("data-axis-high") or 0)
     assert 0 < low < rate < high <= 1
     assert page.locator('svg.chart[data-rule="no_poison"] line.threshold').count() == 1
+    # Thresholds: drawn inside the axis, shown in the table, and a rule under its own is marked.
+    assert chart.locator("line.threshold").get_attribute("data-threshold") == "0.9" and low < 0.9 < high
+    for rule, (_, passed, failed) in _counts(READINGS_RULES, ROWS).items():
+        row = page.locator(f'#expectations tr[data-rule="{rule}"]')
+        threshold = THRESHOLDS.get(rule)
+        below = threshold is not None and passed / (passed + failed) < threshold
+        assert ("below" in (row.get_attribute("class") or "").split()) == below, rule
+        expected = "-" if threshold is None else f"{threshold * 100:.2f} %" + (" (below)" if below else "")
+        assert row.locator(".threshold").inner_text() == expected, rule
     quarantined = sorted(int(c.inner_text()) for c in page.locator("#quarantine tr td:first-child").all())
     assert quarantined == sorted(r["id"] for r in ROWS if not _holds(READINGS_RULES["id_positive"][1](r)))
     _shot(page, "ui-dataset-readings.png")

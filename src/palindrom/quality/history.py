@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from palindrom.quality.rules import Rule, RuleKey
 
 QUARANTINE_SUFFIX = "_quarantine"
 
@@ -50,9 +53,6 @@ class Counts:
         return None if total == 0 else self.passed / total
 
 
-RuleKey = tuple[str, str]  # (dataset, rule)
-
-
 @dataclass
 class UpdateQuality:
     update_id: str
@@ -80,6 +80,26 @@ class QualityReport:
     pipeline: str
     updates: list[UpdateQuality]                  # oldest first
     actions: dict[RuleKey, str]
+    thresholds: dict[RuleKey, float] = field(default_factory=dict)  # lowest pass rate a rule accepts
+
+    def adopt(self, configured: Mapping[RuleKey, Rule]) -> None:
+        """Take actions and thresholds from the rules files for the rules this report has seen: the
+        event log runs a quarantine rule as a drop expectation and knows no thresholds."""
+        for key in self.rules:
+            rule = configured.get(key)
+            if rule is not None:
+                self.actions[key] = rule.action
+                if rule.threshold is not None:
+                    self.thresholds[key] = rule.threshold
+
+    def threshold(self, key: RuleKey) -> float | None:
+        """The rule's threshold: from its rules file, else 100 % for a fail rule."""
+        return self.thresholds.get(key, 1.0 if self.actions.get(key) == "fail" else None)
+
+    def below_threshold(self, key: RuleKey) -> bool:
+        """Whether the rule's latest pass rate is under its threshold."""
+        rate, threshold = self.latest(key).pass_rate, self.threshold(key)
+        return rate is not None and threshold is not None and rate < threshold
 
     @property
     def rules(self) -> list[RuleKey]:
@@ -115,6 +135,7 @@ class QualityReport:
                          "quarantined": u.quarantined, "rows": u.rows, "dropped": u.dropped,
                          "failures_by_dataset": u.failures_by_dataset()} for u in self.updates],
             "rules": [{"dataset": d, "rule": r, "action": self.actions.get((d, r), ""),
+                       "threshold": self.threshold((d, r)),
                        "passed": [u.expectations.get((d, r), Counts()).passed for u in self.updates],
                        "failed": [u.expectations.get((d, r), Counts()).failed for u in self.updates]}
                       for d, r in self.rules],

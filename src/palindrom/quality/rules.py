@@ -9,10 +9,14 @@ rules:
     description: Refunds arrive through another feed.
     tags: [validity]
     owner: data-platform
+    min_pass_rate: 0.995    # optional: the lowest share of rows that may pass before it is a problem
 ```
 
 Loading checks the file's shape: keys, identifier names unique per dataset, a known action, a
-non-empty constraint. ``palindrom.quality.validate`` checks the constraints themselves: statically
+non-empty constraint, a pass-rate threshold between 0 and 1 (``0.995`` or ``"99.5%"``). A rule's
+threshold is what the quality report, the dashboard and the pipeline UI draw and flag: ``min_pass_rate``
+when it has one; a ``fail`` rule's is 100 % (one failing row stops the update), so it takes no other.
+``palindrom.quality.validate`` checks the constraints themselves: statically
 whenever a pipeline loads them, and against the dataset's columns in ``pipelines expectations check``.
 An optional top-level ``schema`` names the Avro schema whose columns the constraints may use: a
 registry artifact ``<group>/<artifactId>`` (its latest version in ``schemas/``), or a file
@@ -34,7 +38,8 @@ ACTIONS: tuple[Action, ...] = ("warn", "drop", "fail", "quarantine")
 DIRECTORY_ENV = "PALINDROM_EXPECTATIONS_DIR"
 CONF_KEY = "palindrom.expectations_path"
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_KEYS = {"name", "constraint", "action", "description", "tags", "owner"}
+_KEYS = {"name", "constraint", "action", "description", "tags", "owner", "min_pass_rate"}
+RuleKey = tuple[str, str]  # (dataset, rule name)
 
 
 class RuleError(ValueError):
@@ -49,6 +54,12 @@ class Rule:
     description: str = ""
     tags: tuple[str, ...] = ()
     owner: str = ""
+    min_pass_rate: float | None = None
+
+    @property
+    def threshold(self) -> float | None:
+        """The lowest pass rate the rule accepts: 100 % for a fail rule, else its ``min_pass_rate``."""
+        return 1.0 if self.action == "fail" else self.min_pass_rate
 
 
 @dataclass(frozen=True)
@@ -132,7 +143,28 @@ def _rule(path: Path, index: int, raw: Any, seen: set[str]) -> Rule:
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         raise RuleError(f"{where}: 'tags' must be a list of strings.")
     return Rule(name, constraint.strip(), cast(Action, action), str(raw.get("description") or ""),
-                tuple(tags), str(raw.get("owner") or ""))
+                tuple(tags), str(raw.get("owner") or ""), _min_pass_rate(where, raw.get("min_pass_rate"), action))
+
+
+def _min_pass_rate(where: str, raw: object, action: object) -> float | None:
+    """A share of rows between 0 and 1, written as a number (0.995) or a percentage ("99.5%")."""
+    if raw is None:
+        return None
+    value: float | None = None
+    if isinstance(raw, int | float) and not isinstance(raw, bool):
+        value = float(raw)
+    elif isinstance(raw, str) and raw.strip().endswith("%"):
+        try:
+            value = float(raw.strip()[:-1]) / 100
+        except ValueError:
+            value = None
+    if value is None or not 0 <= value <= 1:
+        raise RuleError(f"{where}: 'min_pass_rate' must be a share of rows between 0 and 1, like 0.995 or "
+                        f"\"99.5%\", got {raw!r}.")
+    if action == "fail" and value < 1:
+        raise RuleError(f"{where}: a fail rule stops the update at the first failing row, so its threshold is "
+                        f"100 %; remove 'min_pass_rate' or make the rule warn, drop or quarantine.")
+    return value
 
 
 def load(dataset: str, directory: Path | None = None) -> DatasetRules:
@@ -148,12 +180,12 @@ def load_all(directory: Path | None = None) -> list[DatasetRules]:
     return [load_file(p) for p in sorted(directory.glob("*.yml"))]
 
 
-def configured_actions(directory: Path) -> dict[tuple[str, str], str]:
-    """(dataset, rule) -> action from the rules files under ``directory``; empty when it has none or
-    they do not load. The event log records quarantine rules as the drop expectations they run as;
-    these say which were quarantine rules."""
+def configured(directory: Path) -> dict[RuleKey, Rule]:
+    """(dataset, rule) -> rule from the rules files under ``directory``; empty when it has none or
+    they do not load. The event log records quarantine rules as the drop expectations they run as and
+    knows no thresholds; reports take both from here."""
     try:
         loaded = load_all(directory) if directory.is_dir() else []
     except RuleError:
         return {}
-    return {(dataset_rules.dataset, rule.name): rule.action for dataset_rules in loaded for rule in dataset_rules.rules}
+    return {(dataset_rules.dataset, rule.name): rule for dataset_rules in loaded for rule in dataset_rules.rules}

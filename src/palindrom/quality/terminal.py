@@ -30,18 +30,27 @@ def render(report: QualityReport) -> str:
     last = report.updates[-1]
     lines = [f"Data quality of '{report.pipeline}': last update {last.update_id[:8]} {last.state} "
              f"at {last.started}; trend over {len(report.updates)} update(s), oldest first.",
-             "Counts are from the newest update that evaluated each rule.", ""]
-    header = f"{'dataset / rule':<40}{'action':<12}{'passed':>10}{'failed':>10}{'pass rate':>11}  trend"
+             "Counts are from the newest update that evaluated each rule; '!' marks a pass rate under the "
+             "rule's threshold.", ""]
+    header = (f"{'dataset / rule':<40}{'action':<12}{'passed':>10}{'failed':>10}{'pass rate':>11}"
+              f"{'threshold':>12}  trend")
     lines += [header, "-" * (len(header) + 12)]
     dataset = None
+    below: list[str] = []
     for key in report.rules:
         if key[0] != dataset:
             dataset = key[0]
             lines.append(dataset)
         rates = [u.expectations.get(key, Counts()).pass_rate for u in report.updates]
         now = report.latest(key)
+        flag = "! " if report.below_threshold(key) else ""
+        if flag:
+            below.append(f"{key[0]}.{key[1]} {_percent(now.pass_rate)} < {_percent(report.threshold(key))}")
         lines.append(f"  {key[1]:<38}{report.actions.get(key, ''):<12}{now.passed:>10,}{now.failed:>10,}"
-                     f"{_percent(now.pass_rate):>11}  {sparkline(rates)} {_change(rates)}".rstrip())
+                     f"{_percent(now.pass_rate):>11}{flag + _percent(report.threshold(key)):>12}  "
+                     f"{sparkline(rates)} {_change(rates)}".rstrip())
+    if below:
+        lines += ["", f"{len(below)} rule(s) under their threshold: {'; '.join(below)}"]
     lines += ["", f"{'flow (latest completed run)':<40}{'rows':>12}{'dropped':>10}"]
     for flow, (written, dropped) in sorted(report.latest_rows().items()):
         lines.append(f"  {flow:<38}{written:>12,}{dropped:>10,}")

@@ -78,13 +78,10 @@ def _duration(update: Update) -> str:
     return f"{seconds:.1f} s" if seconds < 120 else f"{int(seconds // 60)} min {int(seconds % 60)} s"
 
 
-def _rule_actions(report: history.QualityReport, pipeline: PipelineSpec) -> None:
-    """Quarantine rules named as such, from the rules files (``palindrom.expectations_path``, else expectations/)."""
+def _adopt_rules(report: history.QualityReport, pipeline: PipelineSpec) -> None:
+    """Actions and thresholds from the rules files (``palindrom.expectations_path``, else expectations/)."""
     configured = pipeline.configuration.get(rules_module.CONF_KEY)
-    directory = Path(configured) if configured else rules_module.default_directory()
-    for key, action in rules_module.configured_actions(directory).items():
-        if key in report.actions:
-            report.actions[key] = action
+    report.adopt(rules_module.configured(Path(configured) if configured else rules_module.default_directory()))
 
 
 def _page(request: Request, template: str, state: State, **context: Any) -> Response:
@@ -180,7 +177,7 @@ def dataset(request: Request) -> Response:
     except NotRunYet as exc:
         return _problem(request, state, exc, name)
     quality = quality_of(state.pipeline.name, events)
-    _rule_actions(quality, state.pipeline)
+    _adopt_rules(quality, state.pipeline)
     update_ids = [u.update_id for u in quality.updates]
     rules = []
     for key in (k for k in quality.rules if k[0] == name):
@@ -188,8 +185,9 @@ def dataset(request: Request) -> Response:
         action = quality.actions.get(key, "")
         passed = [u.expectations.get(key, history.Counts()).passed for u in quality.updates]
         failed = [u.expectations.get(key, history.Counts()).failed for u in quality.updates]
-        series = svg.Series(key[1], passed, failed, 1.0 if action == "fail" else None)
+        series = svg.Series(key[1], passed, failed, quality.threshold(key))
         rules.append({"name": key[1], "action": action, "passed": latest.passed, "failed": latest.failed,
+                      "threshold": quality.threshold(key), "below": quality.below_threshold(key),
                       "dropped": latest.failed if action in ("drop", "quarantine") else 0,
                       "rate": latest.pass_rate, "chart": svg.rate_chart(series, update_ids),
                       "history": list(zip(update_ids, passed, failed, strict=True))})

@@ -152,7 +152,8 @@ def rate_chart(series: Series, updates: Sequence[str], width: int = 520, height:
                          f'text-anchor="middle" class="tick">{failed:,} failed</text>')
     if series.threshold is not None:
         ty = y_of(series.threshold)
-        parts.append(f'<line class="threshold" x1="{left}" x2="{left + plot_w}" y1="{ty:.1f}" y2="{ty:.1f}"/>'
+        parts.append(f'<line class="threshold" data-threshold="{series.threshold:g}" x1="{left}" '
+                     f'x2="{left + plot_w}" y1="{ty:.1f}" y2="{ty:.1f}"/>'
                      f'<text x="{left + plot_w}" y="{ty - 4:.1f}" text-anchor="end" class="threshold-label">'
                      f'threshold {_percent(series.threshold)}</text>')
     points = [(left + i * step + step / 2, y_of(r), r) for i, r in enumerate(rates) if r is not None]
