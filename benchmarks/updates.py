@@ -75,7 +75,8 @@ def plain(folder: Path, storage: Path) -> str:
     connection = f"jdbc:derby:;databaseName={storage / 'metastore'};create=true"
     return (f"env PATH={VENV_BIN}:$PATH {VENV_BIN / 'spark-pipelines'} run --spec {folder / 'spark-pipeline.yml'} "
             f"--conf spark.sql.catalogImplementation=hive --conf spark.sql.warehouse.dir={storage / 'warehouse'} "
-            f"--conf 'spark.hadoop.javax.jdo.option.ConnectionURL={connection}' --conf spark.driver.extraJavaOptions=-Dderby.system.home={storage}")
+            f"--conf 'spark.hadoop.javax.jdo.option.ConnectionURL={connection}' "
+            f"--conf spark.driver.extraJavaOptions=-Dderby.system.home={storage}")
 
 
 def fresh(command: str, storage: Path, *also: Path) -> str:

@@ -130,11 +130,32 @@ def test_expectations_check_never_calls_unchecked_rules_valid(run_cli, tmp_path:
             "to check the rules against") in out
     assert "0 of 1 rules files valid." in out
 
-    # Without a table or a declared schema: only the static checks ran, and the output says so.
-    assert run_cli("expectations", "check", "--dir", rules) == 0
+    # Without a table, a declared schema or a pipeline that defines the dataset: only the static
+    # checks ran, and the output says so.
+    assert run_cli("expectations", "check", "--dir", rules, "--pipeline", "starter") == 0
     out = capsys.readouterr().out
     assert f"part  {rules / 'orders_silver.yml'} (1 rules; static checks only" in out
-    assert "0 of 1 rules files valid; 1 passed the static checks only" in out
+    assert "0 of 1 rules files valid; 1 passed the static checks only (columns, types and parsing not checked: " \
+           "no pipeline defines the dataset" in out
+
+    # A dataset a pipeline defines is checked against the columns its flows produce, with no table
+    # and nothing run: the starter pipeline's silver has amount DOUBLE and ordered_at, no `amout`.
+    (rules / "starter_orders_silver.yml").write_text(
+        "dataset: starter_orders_silver\nrules:\n  - {name: positive_amount, constraint: amount > 0, action: drop}\n"
+        "  - {name: typo, constraint: amout > 0, action: warn}\n")
+    (rules / "orders_silver.yml").unlink()
+    storage = tmp_path / "check-storage"
+    assert run_cli("expectations", "check", "--dir", rules, "--pipeline", "starter", "--storage", storage) == 1
+    out = capsys.readouterr().out
+    assert f"FAIL  {rules / 'starter_orders_silver.yml'}, rule 'typo' (amout > 0): " in out
+    assert "`amout` cannot be resolved. Did you mean one of the following? [`amount`" in out
+    (rules / "starter_orders_silver.yml").write_text(
+        "dataset: starter_orders_silver\nrules:\n  - {name: positive_amount, constraint: amount > 0, action: drop}\n")
+    assert run_cli("expectations", "check", "--dir", rules, "--pipeline", "starter", "--storage", storage) == 0
+    out = capsys.readouterr().out
+    assert f"ok    {rules / 'starter_orders_silver.yml'} (1 rules; columns of starter_orders_silver as pipeline " \
+           "'starter' defines it)" in out
+    assert not (storage / "pipelines" / "starter").exists()  # defined, never run: no update, no event log
 
 
 def test_bad_rules_fail_before_data_moves_naming_file_rule_and_column(spark, pipeline_copy, run_cli, tmp_path: Path,

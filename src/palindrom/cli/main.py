@@ -103,6 +103,9 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument("--dir", type=Path, help="Rules folder (default: expectations/).")
     check.add_argument("--storage", type=Path, default=DEFAULT_STORAGE)
     check.add_argument("--database", help="Check constraints against this local schema's tables too.")
+    check.add_argument("--pipeline", action="append", metavar="NAME",
+                       help="Take datasets' columns from this pipeline's definition (repeatable; default: every "
+                            "pipeline of the repo, defined without running).")
     registry = sub.add_parser("registry", help="Schema lifecycle between schemas/ and the schema registry.")
     registry.add_argument("action", choices=("check", "publish", "pull"),
                           help="check: CI gate; publish: register new versions (dry run first); pull: lockfile.")

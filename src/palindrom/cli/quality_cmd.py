@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from pathlib import Path
 
 from pyspark.sql import SparkSession
@@ -15,7 +16,8 @@ from pyspark.sql import types as T
 from palindrom.cli.target import UserError, catalog, choose, ensure_free
 from palindrom.quality import dashboard, history, sources, terminal, validate
 from palindrom.quality import rules as rules_module
-from palindrom.runtime import server
+from palindrom.runtime import loader, runner, server, spec
+from palindrom.runtime.graph import PipelineGraphError
 
 
 def report(args: argparse.Namespace) -> int:
@@ -42,18 +44,11 @@ def report(args: argparse.Namespace) -> int:
         if configured:
             rules_dir = Path(configured)
     built = history.build(name, events, args.updates)
-    _name_quarantine_rules(built, rules_dir)
+    built.adopt(rules_module.configured(rules_dir))
     print(terminal.render(built))
     if args.html:
         print(f"\nDashboard written to {dashboard.write(built, args.html)}")
     return 0
-
-
-def _name_quarantine_rules(report: history.QualityReport, directory: Path) -> None:
-    """Quarantine rules named as such, from the rules files."""
-    for key, action in rules_module.configured_actions(directory).items():
-        if key in report.actions:
-            report.actions[key] = action
 
 
 def check(args: argparse.Namespace) -> int:
@@ -62,14 +57,16 @@ def check(args: argparse.Namespace) -> int:
     if not files:
         print(f"error: no rules files (*.yml) in {directory}", file=sys.stderr)
         return 2
-    spark = server.start(args.storage).session
+    spark_server = server.start(args.storage)
+    spark = spark_server.session
     builtins = validate.builtin_functions(spark)
+    defined = PipelineColumns(spark_server, args)
     failures, unchecked = 0, 0
     for path in files:
         try:
             loaded = rules_module.load_file(path)
             validate.check_static(loaded)
-            schema, origin = _columns(spark, loaded, args.database)
+            schema, origin = _columns(spark, loaded, args.database, defined)
             if schema is not None:
                 validate.check_against(loaded, schema, spark, builtins)
         except rules_module.RuleError as exc:
@@ -83,14 +80,54 @@ def check(args: argparse.Namespace) -> int:
         print(f"ok    {path} ({len(loaded.rules)} rules; {origin})")
     checked = len(files) - failures - unchecked
     print(f"\n{checked} of {len(files)} rules files valid" + (
-        f"; {unchecked} passed the static checks only (columns, types and parsing not checked: declare "
-        "`schema:` in the file, or run the pipeline locally and pass --database)" if unchecked else "") + ".")
+        f"; {unchecked} passed the static checks only (columns, types and parsing not checked: no pipeline "
+        "defines the dataset; name it with --pipeline, declare `schema:` in the file, or pass --database)"
+        if unchecked else "") + ".")
+    for problem in defined.problems:
+        print(f"note: {problem}")
     return 1 if failures else 0
 
 
-def _columns(spark: SparkSession, loaded: rules_module.DatasetRules,
-             database: str | None) -> tuple[T.StructType | None, str]:
-    """The dataset's columns: its declared Avro schema, else its local table; else unchecked."""
+class PipelineColumns:
+    """Each dataset's columns as a pipeline defines them: the pipeline's code loaded into a graph
+    that never runs (nothing read, written or recorded). Pipelines are defined one at a time, only
+    until the dataset asked for is found: ``--pipeline`` names them, else every pipeline of the repo."""
+
+    def __init__(self, spark_server: server.Server, args: argparse.Namespace) -> None:
+        self._server, self._storage = spark_server, args.storage
+        self._pending = list(args.pipeline or spec.pipeline_names())
+        self._columns: dict[str, tuple[T.StructType, str]] = {}
+        self.problems: list[str] = []
+
+    def of(self, dataset: str) -> tuple[T.StructType, str] | None:
+        """(columns, pipeline name) of the dataset, or None when no pipeline here defines it."""
+        while dataset not in self._columns and self._pending:
+            self._define(self._pending.pop(0))
+        return self._columns.get(dataset)
+
+    def _define(self, name: str) -> None:
+        try:
+            pipeline = spec.resolve(name, "local", self._storage)
+            with server.update_session(self._server) as session, tempfile.TemporaryDirectory() as scratch:
+                info = runner.define(session, pipeline, self._storage, Path(scratch))
+        except (spec.ConfigurationError, loader.PipelineCodeError, PipelineGraphError) as exc:
+            self.problems.append(f"pipeline '{name}' could not be defined, so its datasets' columns are unknown "
+                                 f"here: {exc}")
+            return
+        for flow in info.flows.values():
+            if flow.schema is None or flow.target in self._columns or flow.target in info.private:
+                continue
+            self._columns[flow.target.split(".")[-1].strip("`")] = (flow.schema, pipeline.name)
+
+
+def _columns(spark: SparkSession, loaded: rules_module.DatasetRules, database: str | None,
+             defined: PipelineColumns) -> tuple[T.StructType | None, str]:
+    """The dataset's columns: its local table (--database); else as a pipeline defines the dataset;
+    else the Avro schema the file declares; else unknown (static checks only)."""
+    if not database:
+        found = defined.of(loaded.dataset)
+        if found is not None:
+            return found[0], f"columns of {loaded.dataset} as pipeline '{found[1]}' defines it"
     if loaded.schema is not None:
         return validate.declared_columns(loaded), f"columns from {loaded.schema}"
     if database:

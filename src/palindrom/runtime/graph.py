@@ -94,6 +94,7 @@ class FlowInfo:
     once: bool = False
     held: bool = False
     rescue_column: str | None = None  # the rescued-data column the flow writes (RESCUE_COLUMNS)
+    schema: T.StructType | None = None  # the flow's own output columns, before expectations (None: unresolved)
     sources: list[str] = field(default_factory=list)  # files and streams it reads (plan.external_sources)
 
 
@@ -583,7 +584,8 @@ class LocalGraphRegistry(SparkConnectGraphElementRegistry):
         if self._hides_metadata(flow, definition):
             frame = frame.drop(METADATA_COLUMN)
         frame = self._partition_columns_last(flow.target, frame)
-        rescue = self._rescue_column(definition)
+        schema = self._flow_schema(definition)
+        rescue = None if schema is None else next((c for c in RESCUE_COLUMNS if c in schema.names), None)
         if streaming:
             counts = [F.count(F.lit(1)).alias("rows")]
             if rescue is not None:
@@ -597,16 +599,16 @@ class LocalGraphRegistry(SparkConnectGraphElementRegistry):
                         flow.source_code_location)
         quality_table = self._send_quality_counter(flow, exps) if exps and not streaming else None
         self.info.flows[flow.name] = FlowInfo(flow.name, flow.target, streaming, _location(flow), exps, quality_table,
-                                              definition.inputs, feed, flow.name in self._once, rescue_column=rescue)
+                                              definition.inputs, feed, flow.name in self._once, rescue_column=rescue,
+                                              schema=schema)
 
-    def _rescue_column(self, definition: _Definition) -> str | None:
-        """The rescued-data column the flow writes, if any (None when its schema is not known here).
-        The flow's own columns: an append flow may lack a column its target has."""
+    def _flow_schema(self, definition: _Definition) -> T.StructType | None:
+        """The flow's own output columns (an append flow may lack a column its target has), before
+        expectations; None when they cannot be resolved here (the flow's run reports the error)."""
         try:
-            schema = self._resolver.schema(definition.relation)
+            return self._resolver.schema(definition.relation)
         except Exception:  # analysed again when the flow runs, which reports the error itself
             return None
-        return next((c for c in RESCUE_COLUMNS if c in schema.names), None)
 
     def _hides_metadata(self, flow: Flow, definition: _Definition) -> bool:
         """On Databricks ``_metadata`` is a hidden column: ``*`` does not select it, so a table

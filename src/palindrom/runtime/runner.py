@@ -142,6 +142,20 @@ def create_schema(spark: SparkSession, database: str, storage: Path) -> None:
     spark.sql(f"CREATE DATABASE IF NOT EXISTS `{database}` LOCATION '{location.as_uri()}'")
 
 
+def define(spark: SparkSession, spec: PipelineSpec, storage: Path, scratch: Path) -> GraphInfo:
+    """The pipeline's graph as an update would define it (datasets, flows, each flow's columns),
+    with nothing run and nothing recorded: its code loaded against a graph that is never started.
+    What defining writes (Auto Loader's inferred schemas) goes to ``scratch``, not the pipeline's state."""
+    storage = storage.resolve()
+    prepare_session(spark, spec, storage)
+    graph_id = create_dataflow_graph(spark, default_catalog=None, default_database=spec.database,
+                                     sql_conf=engine_conf(spec.configuration))
+    registry = LocalGraphRegistry(spark, graph_id, scratch / spec.name, spec.database,
+                                  update_started=dt.datetime.now(dt.UTC), local_paths=spec.local_paths(),
+                                  once_done=frozenset())
+    return loader.load(spark, registry, spec.source_files(), graph_id, spec.root, spec.configuration)
+
+
 def run_update(spark: SparkSession, spec: PipelineSpec, storage: Path, options: RunOptions,
                event_log_dir: Path | None, on_flow: FlowListener | None = None,
                update_id: str | None = None, substitutes: dict[str, Substitute] | None = None) -> UpdateResult:
