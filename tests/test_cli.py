@@ -157,7 +157,13 @@ def test_usage_errors_exit_2_without_traceback(world: World) -> None:
 
 def test_reading_commands_name_the_lock_holder_at_once(world: World) -> None:
     with lock.exclusive(world.storage, "events", command="pipelines run events --continuous"):
-        for command in (("tables", "dp_style"), ("query", "SELECT 1"), ("quality", "dp_style")):
+        # tables reads the tables' files: it answers at once, saying an update is running.
+        listed = cli("tables", "dp_style", "--storage", world.storage)
+        assert listed.code == 0, listed.err
+        assert dict(re.findall(r"^  (\w+)\s+([\d,]+)$", listed.out, re.M))["raw_csv"] == str(
+            len(ORDERS_CSV.strip().splitlines()) - 1)
+        assert "An update is running (`pipelines run events --continuous`, since " in listed.out
+        for command in (("query", "SELECT 1"), ("quality", "dp_style")):
             result = cli(*command, "--storage", world.storage)
             assert result.code == 1
             assert re.fullmatch(

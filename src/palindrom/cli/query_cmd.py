@@ -9,7 +9,7 @@ import shlex
 from pyspark.errors import PySparkException
 
 from palindrom.cli.target import UserError, catalog, choose, ensure_free
-from palindrom.runtime import history
+from palindrom.runtime import history, lock, table_files
 from palindrom.runtime.graph import is_internal, private_schema
 
 
@@ -18,20 +18,23 @@ def _spark_message(exc: PySparkException) -> str:
 
 
 def tables(args: argparse.Namespace) -> int:
-    """``pipelines tables [NAME]``: every table a pipeline publishes, with its row count."""
+    """``pipelines tables [NAME]``: every table a pipeline publishes, with its row count, read from
+    the tables' files (no Spark: an instant, and while a run holds the storage)."""
     target = choose(args, args.target)
-    ensure_free(args.storage)
-    with catalog(args, target.name) as spark:
-        if not spark.catalog.databaseExists(target.database):
-            raise UserError(f"'{target.name}' has not run under {args.storage} (no schema {target.database}). "
-                            f"Run it first: pipelines run {target.name} --storage {args.storage}")
-        names = sorted(r[1] for r in spark.sql(f"SHOW TABLES IN `{target.database}`").collect()
-                       if not r[2] and not is_internal(r[1]))
-        counts = [(name, spark.table(f"`{target.database}`.`{name}`").count()) for name in names]
+    schema_dir = table_files.folder(args.storage, target.database, "")
+    if not schema_dir.is_dir():
+        raise UserError(f"'{target.name}' has not run under {args.storage} (no schema {target.database}). "
+                        f"Run it first: pipelines run {target.name} --storage {args.storage}")
+    names = sorted(p.name for p in schema_dir.iterdir() if not is_internal(p.name) and table_files.exists(p))
+    counts = [(name, table_files.row_count(schema_dir / name)) for name in names]
     width = max([5, *(len(n) for n, _ in counts)])
     print(f"Tables of '{target.name}' (schema {target.database}):")
     for name, rows in counts:
         print(f"  {name:<{width}}  {rows:>12,}")
+    holder = lock.holder(args.storage)
+    if holder is not None and not holder.reading:
+        print(f"\nAn update is running (`{holder.command}`, since {holder.started}): the counts are what it has "
+              "committed so far.")
     example = counts[0][0] if counts else "TABLE"
     print(f"\nQuery one: pipelines query {shlex.quote('SELECT * FROM ' + example + ' LIMIT 10')} "  # noqa: S608 (shown, not run)
           f"--storage {args.storage}")
