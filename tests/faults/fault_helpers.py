@@ -70,6 +70,13 @@ def run(folder: Path, storage: Path, point: str | None = None, *, timeout: float
     return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout, check=False)
 
 
+def command(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """Another ``pipelines`` command in a process of its own (a Spark server of its own when it needs one)."""
+    env = {k: v for k, v in os.environ.items() if k not in (server.REMOTE_ENV, faults.POINT_ENV, faults.DRIVER_ENV)}
+    return subprocess.run([sys.executable, "-m", "palindrom.cli.main", *args], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=timeout, check=False)
+
+
 def read_table(storage: Path, database: str, table: str) -> list[dict[str, Any]]:
     """A table of ``storage`` read with pyarrow, without a Spark server (one JVM at a time)."""
     return table_files.read(table_files.folder(storage, database, table)).to_pylist()

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
+import sys
+from pathlib import Path
 
 from pyspark.errors import PySparkException
+from pyspark.sql import SparkSession
 
 from palindrom.cli.target import UserError, catalog, choose, ensure_free
 from palindrom.runtime import history, lock, table_files
 from palindrom.runtime.graph import is_internal, private_schema
+from palindrom.runtime.runner import restore_kept_views
 
 
 def _spark_message(exc: PySparkException) -> str:
@@ -25,8 +30,10 @@ def tables(args: argparse.Namespace) -> int:
     if not schema_dir.is_dir():
         raise UserError(f"'{target.name}' has not run under {args.storage} (no schema {target.database}). "
                         f"Run it first: pipelines run {target.name} --storage {args.storage}")
-    names = sorted(p.name for p in schema_dir.iterdir() if not is_internal(p.name) and table_files.exists(p))
-    counts = [(name, table_files.row_count(schema_dir / name)) for name in names]
+    names = sorted(p.name for p in schema_dir.iterdir() if not is_internal(p.name)
+                   and table_files.exists(table_files.readable(args.storage, target.name, target.database, p.name)))
+    counts = [(name, table_files.row_count(table_files.readable(args.storage, target.name, target.database, name)))
+              for name in names]
     width = max([5, *(len(n) for n, _ in counts)])
     print(f"Tables of '{target.name}' (schema {target.database}):")
     for name, rows in counts:
@@ -39,6 +46,19 @@ def tables(args: argparse.Namespace) -> int:
     print(f"\nQuery one: pipelines query {shlex.quote('SELECT * FROM ' + example + ' LIMIT 10')} "  # noqa: S608 (shown, not run)
           f"--storage {args.storage}")
     return 0
+
+
+def _restore_kept_views(spark: SparkSession, storage: Path, ran: list[history.KnownPipeline]) -> None:
+    """Views an update was killed while refreshing read as their last good contents, as readers of
+    the files do (``table_files.readable``): put back before the query, while this command holds
+    the storage (not when attached to a server whose updates it cannot see)."""
+    holder = lock.holder(storage)
+    if holder is None or not holder.reading or holder.pid != os.getpid():
+        return
+    for known in ran:
+        for view in restore_kept_views(spark, storage.resolve(), known.name, known.database):
+            print(f"notice: '{view}' got back its last good contents (an update of '{known.name}' was killed while "
+                  "refreshing it).", file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -54,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
                                 f"{target.database}). Run it first: pipelines run {target.name} "
                                 f"--storage {args.storage}")
             spark.sql(f"USE `{target.database}`")
+        _restore_kept_views(spark, args.storage, ran)
         try:
             df = spark.sql(args.sql)
             rows = [r.asDict(recursive=True) for r in df.collect()]

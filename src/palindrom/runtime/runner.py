@@ -31,7 +31,7 @@ from palindrom.runtime import (
 )
 from palindrom.runtime.graph import GraphInfo, LocalGraphRegistry, Substitute, is_internal, private_schema
 from palindrom.runtime.metrics import EventLogTail
-from palindrom.runtime.snapshots import MaterializedViewSnapshots
+from palindrom.runtime.snapshots import SNAPSHOTS_DIR, MaterializedViewSnapshots
 from palindrom.runtime.spec import PipelineSpec
 
 _FLOW_EVENT = re.compile(r"^Flow '?(?P<flow>[^'\s]+)'? (?:is|has) (?P<state>[A-Z_]+)\b[.:]?\s*(?P<rest>.*)$", re.S)
@@ -212,7 +212,7 @@ def run_update(spark: SparkSession, spec: PipelineSpec, storage: Path, options: 
     tail = EventLogTail(event_log_dir, frozenset(schemas))
     views = [name for name, kind in info.outputs.items() if kind == "materialized_view" and not is_internal(name)]
     snapshots = MaterializedViewSnapshots(storage / "warehouse", lambda name: info.schema_of(name, spec.database),
-                                          state_dir / "mv_snapshots")
+                                          state_dir / SNAPSHOTS_DIR)
     if not options.dry_run:
         result.notices.extend(_recover(spark, spec, state_dir, info, update_id, snapshots, views))
         log.open_journal(state_dir / interrupted.JOURNALS / f"{update_id}.jsonl", journal := {
@@ -267,6 +267,29 @@ def _recover(spark: SparkSession, spec: PipelineSpec, state_dir: Path, info: Gra
     count = interrupted.table_rows(spark, info, spec.database)
     notices.extend(interrupted.record(spark, journal, spec.database, info, update_id, count) for journal in journals)
     return notices
+
+
+def restore_kept_views(spark: SparkSession, storage: Path, pipeline: str, database: str) -> list[str]:
+    """Before a read through Spark, with the storage held: the materialized views an update was
+    killed while refreshing get their last good contents back, as the next update would do first
+    (it then finds nothing left to restore). Returns the views put back."""
+    state_dir = storage / "pipelines" / pipeline
+    scratch, graph_file = state_dir / SNAPSHOTS_DIR, state_dir / "graph.json"
+    if not scratch.is_dir() or not graph_file.is_file():
+        return []
+    graph = json.loads(graph_file.read_text())
+    private, flows = set(graph.get("private") or []), graph.get("flows") or {}
+    views = [n for n, kind in graph["outputs"].items() if kind == "materialized_view" and not is_internal(n)]
+    done = {flows[name]["target"] for journal in interrupted.journals(state_dir)
+            for name in interrupted.completed_flows(event_log.read_journal(journal)[1]) if name in flows}
+
+    def schema_of(name: str) -> str:
+        return private_schema(database) if name in private else database
+
+    restored = MaterializedViewSnapshots(storage / "warehouse", schema_of, scratch).recover(views, keep=done)
+    for table in restored:
+        spark.sql(f"REFRESH TABLE `{schema_of(table)}`.`{table}`")
+    return restored
 
 
 def _run_batch_sinks(spark: SparkSession, info: GraphInfo, options: RunOptions, checkpoints: Path,

@@ -16,6 +16,17 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+SNAPSHOTS_DIR = "mv_snapshots"  # under a pipeline's state folder
+
+
+def kept_copy(state_dir: Path, table: str) -> Path | None:
+    """The view's last good contents while an update that may rewrite it is running or was killed:
+    the complete copy made before that update (the copy still being made does not count). Readers
+    of the view's files read this instead, as a Databricks reader keeps seeing the view's last
+    committed version until its refresh commits."""
+    copy = state_dir / SNAPSHOTS_DIR / table.lower()
+    return copy if copy.is_dir() else None
+
 
 class MaterializedViewSnapshots:
     def __init__(self, warehouse: Path, schema_of: Callable[[str], str], scratch: Path) -> None:

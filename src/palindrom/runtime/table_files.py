@@ -20,12 +20,21 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 from pyspark.sql import types as T
 
+from palindrom.runtime import snapshots
+
 COMMIT_LOG = "_spark_metadata"
 SPARK_SCHEMA_KEY = b"org.apache.spark.sql.parquet.row.metadata"
 
 
 def folder(storage: Path, schema: str, table: str) -> Path:
     return storage / "warehouse" / f"{schema}.db" / table
+
+
+def readable(storage: Path, pipeline: str, schema: str, table: str) -> Path:
+    """The files a reader of the pipeline's table sees: a materialized view's last good contents
+    while an update rewrites it or after one was killed doing so (``snapshots.kept_copy``), else the
+    table's own folder."""
+    return snapshots.kept_copy(storage / "pipelines" / pipeline, table) or folder(storage, schema, table)
 
 
 def exists(table: Path) -> bool:

@@ -171,7 +171,7 @@ class Catalog:
         return [_event(e) for path in files for e in update_history.read_events(path)]
 
     def table(self, name: str, schema: str) -> Table | None:
-        folder = table_files.folder(self.storage, schema, name)
+        folder = table_files.readable(self.storage, self.pipeline.name, schema, name)
         if not table_files.exists(folder):
             return None
         spark_schema = table_files.spark_schema(folder)
@@ -181,7 +181,7 @@ class Catalog:
                      [[_cell(v) for v in row.values()] for row in sample.to_pylist()])
 
     def rows(self, name: str, schema: str, limit: int) -> tuple[list[str], list[list[str]]] | None:
-        folder = table_files.folder(self.storage, schema, name)
+        folder = table_files.readable(self.storage, self.pipeline.name, schema, name)
         if not table_files.exists(folder):
             return None
         found = table_files.read(folder, limit)
