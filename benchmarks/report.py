@@ -25,6 +25,7 @@ DOC = REPO / "docs" / "benchmarks.md"
 BENCHMARKS = [
     ("benchmarks.updates", "Updates against plain spark-pipelines"),
     ("benchmarks.rules", "Expectations"),
+    ("benchmarks.events", "The events pipeline end to end"),
     ("benchmarks.decoding", "Kafka payload decoding"),
     ("benchmarks.plugin", "Pipeline tests with the plugin"),
 ]

@@ -163,7 +163,10 @@ def test_reading_commands_name_the_lock_holder_at_once(world: World) -> None:
         assert dict(re.findall(r"^  (\w+)\s+([\d,]+)$", listed.out, re.M))["raw_csv"] == str(
             len(ORDERS_CSV.strip().splitlines()) - 1)
         assert "An update is running (`pipelines run events --continuous`, since " in listed.out
-        for command in (("query", "SELECT 1"), ("quality", "dp_style")):
+        # So does quality, from the event log's JSON-lines copy.
+        quality = cli("quality", "dp_style", "--storage", world.storage)
+        assert quality.code == 0 and "Data quality of 'dp_style'" in quality.out, quality.err
+        for command in (("query", "SELECT 1"),):
             result = cli(*command, "--storage", world.storage)
             assert result.code == 1
             assert re.fullmatch(

@@ -13,7 +13,7 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 from pyspark.sql import types as T
 
-from palindrom.cli.target import UserError, catalog, choose, ensure_free
+from palindrom.cli.target import UserError, choose
 from palindrom.quality import dashboard, history, sources, terminal, validate
 from palindrom.quality import rules as rules_module
 from palindrom.runtime import loader, runner, server, spec
@@ -34,12 +34,10 @@ def report(args: argparse.Namespace) -> int:
             return 1
     else:
         target = choose(args, args.target)
-        ensure_free(args.storage)
-        with catalog(args, target.name) as spark:
-            if not spark.catalog.tableExists(f"`{target.database}`.event_log"):
-                raise UserError(f"No event log for '{target.name}' under {args.storage}; run the pipeline first "
-                                f"(pipelines run {target.name} --storage {args.storage}).")
-            name, events = target.name, sources.local_events(spark, target.database)
+        name, events = target.name, sources.local_events(target.state_dir)
+        if not events:
+            raise UserError(f"No event log for '{target.name}' under {args.storage}; run the pipeline first "
+                            f"(pipelines run {target.name} --storage {args.storage}).")
         configured = target.spec.configuration.get(rules_module.CONF_KEY) if target.spec else None
         if configured:
             rules_dir = Path(configured)

@@ -1,4 +1,8 @@
-"""Where a quality report's events come from: the local event log table, or a deployed pipeline.
+"""Where a quality report's events come from: a local pipeline's event log, or a deployed pipeline.
+
+Locally the events are read from the event log's JSON-lines copy (``runtime/history.py``: one file
+per update, written as the update runs, ended for a killed one by the next run), so a report needs
+no Spark and works while a run holds the storage.
 
 The deployed path goes through databricks-sdk (its authentication, retries and error types). The
 SDK's typed ``list_pipeline_events`` drops the ``details`` field the quality counts live in, so the
@@ -7,26 +11,33 @@ events endpoint is called through the SDK's own API client and pages are followe
 
 from __future__ import annotations
 
-import json
+import dataclasses
+import datetime as dt
+from pathlib import Path
 from typing import Any
 
-from pyspark.sql import SparkSession
-from pyspark.sql import functions as F
-
 from palindrom.quality.history import Event
-from palindrom.runtime.event_log import TABLE
+from palindrom.runtime import history as update_history
 
 QUALITY_EVENT_TYPES = ("create_update", "flow_definition", "flow_progress", "update_progress")
 PAGE_SIZE = 100  # the events API rejects more
 
 
-def local_events(spark: SparkSession, database: str) -> list[Event]:
-    # The local server's session time zone is UTC, so the formatted instant is UTC like the API's.
-    frame = (spark.table(f"`{database}`.`{TABLE}`").where(F.col("event_type").isin(*QUALITY_EVENT_TYPES))
-             .select("event_type", F.date_format("timestamp", "yyyy-MM-dd'T'HH:mm:ss.SSSSSS'Z'").alias("timestamp"),
-                     "origin.update_id", "origin.flow_name", "origin.dataset_name", "details"))
-    return [Event(r.event_type, r.timestamp, r.update_id, r.flow_name, r.dataset_name,
-                  json.loads(r.details or "{}")) for r in frame.collect()]
+def local_events(state_dir: Path) -> list[Event]:
+    """The quality events of every update of the pipeline whose state folder is ``state_dir``."""
+    found = []
+    for path in sorted((state_dir / update_history.EVENTS_DIR).glob("*.jsonl")):
+        for raw in update_history.read_events(path):
+            if raw.get("event_type") in QUALITY_EVENT_TYPES:
+                event = Event.from_api(raw)
+                found.append(dataclasses.replace(event, timestamp=_utc(event.timestamp)))
+    return found
+
+
+def _utc(timestamp: str) -> str:
+    """One format for every instant (microseconds, UTC, ``Z``), so events sort by their text."""
+    when = dt.datetime.fromisoformat(timestamp.replace("Z", "+00:00")).astimezone(dt.UTC)
+    return when.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def databricks_events(client: Any, pipeline_id: str, last: int) -> tuple[str, list[Event]]:
