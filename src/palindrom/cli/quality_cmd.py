@@ -38,9 +38,8 @@ def report(args: argparse.Namespace) -> int:
         if not events:
             raise UserError(f"No event log for '{target.name}' under {args.storage}; run the pipeline first "
                             f"(pipelines run {target.name} --storage {args.storage}).")
-        configured = target.spec.configuration.get(rules_module.CONF_KEY) if target.spec else None
-        if configured:
-            rules_dir = Path(configured)
+        if target.spec:
+            rules_dir = rules_module.directory_for(target.spec.configuration)
     built = history.build(name, events, args.updates)
     built.adopt(rules_module.configured(rules_dir))
     print(terminal.render(built))

@@ -30,10 +30,10 @@ def tables(args: argparse.Namespace) -> int:
     if not schema_dir.is_dir():
         raise UserError(f"'{target.name}' has not run under {args.storage} (no schema {target.database}). "
                         f"Run it first: pipelines run {target.name} --storage {args.storage}")
-    names = sorted(p.name for p in schema_dir.iterdir() if not is_internal(p.name)
-                   and table_files.exists(table_files.readable(args.storage, target.name, target.database, p.name)))
-    counts = [(name, table_files.row_count(table_files.readable(args.storage, target.name, target.database, name)))
-              for name in names]
+    folders = {p.name: table_files.readable(args.storage, target.name, target.database, p.name)
+               for p in schema_dir.iterdir() if not is_internal(p.name)}
+    counts = [(name, table_files.row_count(folder)) for name, folder in sorted(folders.items())
+              if table_files.exists(folder)]
     width = max([5, *(len(n) for n, _ in counts)])
     print(f"Tables of '{target.name}' (schema {target.database}):")
     for name, rows in counts:

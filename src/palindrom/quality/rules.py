@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -85,6 +86,12 @@ def default_directory() -> Path:
     if configured:
         return Path(configured)
     return Path(__file__).resolve().parents[3] / "expectations"
+
+
+def directory_for(configuration: Mapping[str, str]) -> Path:
+    """The rules folder a pipeline uses: its ``palindrom.expectations_path``, else the default."""
+    configured = configuration.get(CONF_KEY)
+    return Path(configured) if configured else default_directory()
 
 
 def load_file(path: Path) -> DatasetRules:

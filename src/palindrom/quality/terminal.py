@@ -42,12 +42,12 @@ def render(report: QualityReport) -> str:
             dataset = key[0]
             lines.append(dataset)
         rates = [u.expectations.get(key, Counts()).pass_rate for u in report.updates]
-        now = report.latest(key)
+        now, threshold = report.latest(key), _percent(report.threshold(key))
         flag = "! " if report.below_threshold(key) else ""
         if flag:
-            below.append(f"{key[0]}.{key[1]} {_percent(now.pass_rate)} < {_percent(report.threshold(key))}")
+            below.append(f"{key[0]}.{key[1]} {_percent(now.pass_rate)} < {threshold}")
         lines.append(f"  {key[1]:<38}{report.actions.get(key, ''):<12}{now.passed:>10,}{now.failed:>10,}"
-                     f"{_percent(now.pass_rate):>11}{flag + _percent(report.threshold(key)):>12}  "
+                     f"{_percent(now.pass_rate):>11}{flag + threshold:>12}  "
                      f"{sparkline(rates)} {_change(rates)}".rstrip())
     if below:
         lines += ["", f"{len(below)} rule(s) under their threshold: {'; '.join(below)}"]

@@ -256,12 +256,9 @@ def _recover(spark: SparkSession, spec: PipelineSpec, state_dir: Path, info: Gra
     notices = [*recovery.repair_checkpoints(state_dir / "checkpoints").notices,
                *recovery.repair_manifests(state_dir).notices]
     journals = interrupted.journals(state_dir)
-    completed: set[str] = set()
-    for journal in journals:
-        completed |= interrupted.completed_flows(event_log.read_journal(journal)[1])
-    done = {info.flows[name].target for name in completed if name in info.flows}
-    for table in snapshots.recover(views, keep=done):
-        spark.sql(f"REFRESH TABLE `{info.schema_of(table, spec.database)}`.`{table}`")
+    targets = {name: flow.target for name, flow in info.flows.items()}
+    for table in _restore_views(spark, snapshots, views, journals, targets,
+                                lambda name: info.schema_of(name, spec.database)):
         notices.append(f"'{table}' got back its last good contents (an earlier update was killed while "
                        "refreshing it).")
     count = interrupted.table_rows(spark, info, spec.database)
@@ -280,13 +277,22 @@ def restore_kept_views(spark: SparkSession, storage: Path, pipeline: str, databa
     graph = json.loads(graph_file.read_text())
     private, flows = set(graph.get("private") or []), graph.get("flows") or {}
     views = [n for n, kind in graph["outputs"].items() if kind == "materialized_view" and not is_internal(n)]
-    done = {flows[name]["target"] for journal in interrupted.journals(state_dir)
-            for name in interrupted.completed_flows(event_log.read_journal(journal)[1]) if name in flows}
 
     def schema_of(name: str) -> str:
         return private_schema(database) if name in private else database
 
-    restored = MaterializedViewSnapshots(storage / "warehouse", schema_of, scratch).recover(views, keep=done)
+    snapshots = MaterializedViewSnapshots(storage / "warehouse", schema_of, scratch)
+    return _restore_views(spark, snapshots, views, interrupted.journals(state_dir),
+                          {name: flow["target"] for name, flow in flows.items()}, schema_of)
+
+
+def _restore_views(spark: SparkSession, snapshots: MaterializedViewSnapshots, views: list[str],
+                   journals: list[Path], targets: dict[str, str], schema_of: Callable[[str], str]) -> list[str]:
+    """Put back the kept copy of each view the killed updates' journals do not record as refreshed
+    (``targets``: flow -> the table it writes), and make Spark read the restored files."""
+    done = {targets[name] for journal in journals
+            for name in interrupted.completed_flows(event_log.read_journal(journal)[1]) if name in targets}
+    restored = snapshots.recover(views, keep=done)
     for table in restored:
         spark.sql(f"REFRESH TABLE `{schema_of(table)}`.`{table}`")
     return restored

@@ -80,8 +80,7 @@ def _duration(update: Update) -> str:
 
 def _adopt_rules(report: history.QualityReport, pipeline: PipelineSpec) -> None:
     """Actions and thresholds from the rules files (``palindrom.expectations_path``, else expectations/)."""
-    configured = pipeline.configuration.get(rules_module.CONF_KEY)
-    report.adopt(rules_module.configured(Path(configured) if configured else rules_module.default_directory()))
+    report.adopt(rules_module.configured(rules_module.directory_for(pipeline.configuration)))
 
 
 def _page(request: Request, template: str, state: State, **context: Any) -> Response:
