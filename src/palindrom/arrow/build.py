@@ -154,6 +154,13 @@ class BatchBuilder:
             column.append(row.get(name))
         self.size += 1
 
+    def extend(self, columns: dict[str, list[Any]]) -> None:
+        """Whole columns at once (each as long as the others; columns not given are null)."""
+        count = len(next(iter(columns.values()))) if columns else 0
+        for name, column in self.columns.items():
+            column.extend(columns[name] if name in columns else [None] * count)
+        self.size += count
+
     def _checked_array(self) -> dict[str, pa.Array]:
         if self.checked is None:
             return {}

@@ -167,14 +167,15 @@ def _avro(path: Path, options: CloudFilesOptions, columns: list[str] | None) -> 
     are read one by one inside each block: a record that cannot be decoded (invalid UTF-8 in a
     string) is rescued alone with its bytes, its neighbours are read; a damaged block ends the file
     with one error record (what follows cannot be delimited)."""
-    reader_json = json.loads(options.avro_schema) if options.avro_schema else None
+    reader_json = values.as_spark_reads(json.loads(options.avro_schema)) if options.avro_schema else None
     index = 0
     try:
         with path.open("rb") as handle:
             blocks = fastavro.block_reader(handle)
-            writer = fastavro.parse_schema(blocks.writer_schema)
+            writer_json = values.as_spark_reads(blocks.writer_schema)
+            writer = fastavro.parse_schema(writer_json)
             reader = fastavro.parse_schema(reader_json) if reader_json else None
-            convert = values.converter(reader_json or blocks.writer_schema) or values.identity
+            convert = values.converter(reader_json or writer_json) or values.identity
             for block in blocks:
                 raw: Any = block  # fastavro's stubs omit Block.bytes_ (the decompressed records)
                 data = raw.bytes_.getvalue()

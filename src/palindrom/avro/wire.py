@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 WireFormat = Literal["apicurio3", "apicurio2", "headers", "confluent"]
 WIRE_FORMATS: tuple[WireFormat, ...] = ("apicurio3", "apicurio2", "headers", "confluent")
@@ -28,8 +27,9 @@ class WireError(ValueError):
     """A payload that does not follow its configured framing."""
 
 
-@dataclass(frozen=True)
-class SchemaRef:
+class SchemaRef(NamedTuple):
+    """A writer schema's id as a message carries it (a tuple: hashed and compared at C speed)."""
+
     kind: IdKind
     id: int
 

@@ -200,7 +200,7 @@ class ContainerDecoder(RegistryDecoder):
         """One row per record, or per part of the file that could not be decoded."""
         try:
             head = header(data)
-            parsed_writer = fastavro.parse_schema(head.schema)
+            reading = self.reading(head.schema)   # parses the writer schema (once per worker)
         except (ContainerError, ValueError, UnicodeDecodeError, fastavro.schema.SchemaParseException) as exc:
             yield {RAW: data, RECORDS: None, POSITION: 0, ERROR: f"unreadable Avro file: {exc}"}
             return
@@ -215,7 +215,6 @@ class ContainerDecoder(RegistryDecoder):
         ids = {WRITER_ID: found[0], WRITER_VERSION: found[1]}
         reader_fields = {f["name"] for f in self.worker["reader_json"]["fields"]}
         extra = [f["name"] for f in head.schema.get("fields", []) if f["name"] not in reader_fields]
-        reader = self.resolve_onto(head.schema)
         index = 0
         for block in blocks(data, head):
             if block.data is None:
@@ -223,24 +222,27 @@ class ContainerDecoder(RegistryDecoder):
                        ERROR: block.error}
                 index += block.count or 0
                 continue
-            yield from self._records(block, parsed_writer, reader, extra, ids, index)
+            yield from self._records(block, reading, extra, ids, index)
             index += block.count or 0
 
-    def _records(self, block: Block, writer: Any, reader: Any, extra: list[str], ids: dict[str, Any],
+    def _records(self, block: Block, reading: tuple[Any, Any, Any], extra: list[str], ids: dict[str, Any],
                  first: int) -> Iterator[dict[str, Any]]:
-        cache = self.worker
+        """``reading``: (parsed writer, reader fastavro resolves onto or None, value -> payload row)."""
+        writer, reader, to_payload = reading
         data = block.data or b""
         buffer, count = io.BytesIO(data), block.count or 0
         for k in range(count):
             start = buffer.tell()
             try:
                 unknown: dict[str, Any] = {}
-                if extra:
+                if extra and reader is not None:   # resolved by fastavro: the writer's values read first
                     full: Any = fastavro.schemaless_reader(buffer, writer, None)
                     unknown = {n: full[n] for n in extra if full.get(n) is not None}
                     buffer.seek(start)
-                datum = fastavro.schemaless_reader(buffer, writer, reader)
-                payload = cache["convert"](datum)
+                datum: Any = fastavro.schemaless_reader(buffer, writer, reader)
+                if extra and reader is None:        # read with the writer alone: its values are at hand
+                    unknown = {n: datum[n] for n in extra if datum.get(n) is not None}
+                payload = to_payload(datum)
             except Exception as exc:  # invalid UTF-8, resolution errors, truncated or corrupt records
                 end = _record_end(data, start, writer)
                 if end is None:  # the record's own bytes cannot be delimited: the rest of the block

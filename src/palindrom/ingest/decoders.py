@@ -15,7 +15,7 @@ import pyarrow as pa
 from pyspark.sql import DataFrame
 from pyspark.sql import types as T
 
-from palindrom.avro import spark_types, values
+from palindrom.avro import resolution, spark_types, values
 from palindrom.registry.client import ArtifactVersion
 
 REFRESH_SECONDS = 60.0  # a writer not among the known versions re-reads the version list at most this often
@@ -83,16 +83,34 @@ class RegistryDecoder:
             from palindrom.registry.connect import connect
 
             cache["source"] = connect(dict(self.registry), self.environment, Path(self.schemas_dir))
-            cache["reader_json"] = json.loads(self.reader_schema)
+            cache["reader_json"] = values.as_spark_reads(json.loads(self.reader_schema))
             cache["reader"] = fastavro.parse_schema(cache["reader_json"])
             cache["convert"] = values.converter(cache["reader_json"]) or values.identity
             cache["versions"], cache["loaded"] = {}, -REFRESH_SECONDS
         return cache
 
-    def resolve_onto(self, writer: Any) -> Any:
-        """The parsed reader schema to resolve ``writer`` onto, or None when the writer is the
-        reader itself (resolution would change nothing, and fastavro reads faster without it)."""
-        return None if writer == self.worker["reader_json"] else self.worker["reader"]
+    def reading(self, writer: Any) -> tuple[Any, Any, values.Convert]:
+        """How to read records written with ``writer`` (its JSON), compiled once per worker and writer:
+        (the parsed writer schema; the parsed reader schema fastavro must resolve onto, or None to
+        read with the writer alone; the function from fastavro's value to the payload row).
+        Resolution is compiled (``avro/resolution.py``) where it can be, so each record is decoded
+        once, with the writer. uuid strings are read as written (``values.as_spark_reads``)."""
+        readings: dict[str, tuple[Any, Any, values.Convert]] = self.worker.setdefault("readings", {})
+        key = json.dumps(writer, sort_keys=True)
+        if key not in readings:
+            cache = self.worker
+            read_as = values.as_spark_reads(writer)
+            parsed, convert = fastavro.parse_schema(read_as), cache["convert"]
+            project = resolution.projection(read_as, cache["reader_json"])
+            if project is None:
+                readings[key] = (parsed, cache["reader"], convert)
+            elif project is resolution.unchanged:
+                readings[key] = (parsed, None, convert)
+            elif convert is values.identity:
+                readings[key] = (parsed, None, project)
+            else:
+                readings[key] = (parsed, None, lambda datum: convert(project(datum)))
+        return readings[key]
 
     def lookup_version(self, key: Hashable,
                        index: Callable[[ArtifactVersion], Iterable[tuple[Hashable, Any]]]) -> Any:

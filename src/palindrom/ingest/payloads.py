@@ -21,6 +21,7 @@ import pyarrow as pa
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
+from pyspark.sql.pandas.types import to_arrow_schema
 
 from palindrom.arrow import build
 from palindrom.avro import wire
@@ -32,6 +33,7 @@ ERROR = "decode_error"
 SCHEMA_ID_KIND = "schema_id_kind"
 SCHEMA_ID = "schema_id"
 SCHEMA_VERSION = "schema_version"
+_ADDED = (PAYLOAD, SCHEMA_ID_KIND, SCHEMA_ID, SCHEMA_VERSION, ERROR)   # the columns decoding adds
 
 
 @dataclass(frozen=True)
@@ -56,12 +58,11 @@ class PayloadDecoder(RegistryDecoder):
                              T.StructField(ERROR, T.StringType(), True)])
 
     # -- worker side -----------------------------------------------------------------------
-    def _writer(self, ref: wire.SchemaRef) -> tuple[Any, Any]:
-        """(parsed writer schema, reader schema to resolve onto, or None when they are the same)."""
-        writers: dict[wire.SchemaRef, tuple[Any, Any]] = self.worker.setdefault("writers", {})
+    def _writer(self, ref: wire.SchemaRef) -> tuple[Any, Any, Any]:
+        """(parsed writer schema, reader schema fastavro resolves onto or None, value -> payload row)."""
+        writers: dict[wire.SchemaRef, tuple[Any, Any, Any]] = self.worker.setdefault("writers", {})
         if ref not in writers:
-            writer = json.loads(self.worker["source"].schema(ref))
-            writers[ref] = (fastavro.parse_schema(writer), self.resolve_onto(writer))
+            writers[ref] = self.reading(json.loads(self.worker["source"].schema(ref)))
         return writers[ref]
 
     def version(self, ref: wire.SchemaRef | None) -> str | None:
@@ -76,11 +77,10 @@ class PayloadDecoder(RegistryDecoder):
 
     def one(self, value: bytes | None, headers: dict[str, bytes]) -> tuple[Any, wire.SchemaRef | None, str | None]:
         """(payload row, schema reference, None) or (None, reference if known, why it failed)."""
-        cache = self.worker   # parsed once per worker, not per record
         ref = None
         try:
             ref, body = wire.unframe(self.wire_format, value, headers)
-            writer, reader = self._writer(ref)
+            writer, reader, payload = self._writer(ref)   # parsed once per worker, not per record
         except wire.WireError as exc:
             return None, ref, f"{self.wire_format} framing: {exc}"
         except NotFound as exc:
@@ -96,7 +96,7 @@ class PayloadDecoder(RegistryDecoder):
             return None, ref, (f"{len(body) - buffer.tell()} bytes left after the record: not "
                                f"{self.wire_format} framing, or a different writer schema")
         try:
-            row = cache["convert"](datum)
+            row = payload(datum)
         except ValueError as exc:
             return None, ref, f"decoded record does not fit the reader schema's Spark type: {exc}"
         return row, ref, None
@@ -107,21 +107,31 @@ class PayloadDecoder(RegistryDecoder):
         columns[SCHEMA_VERSION][row] = None
 
     def batches(self, batches: Iterator[pa.RecordBatch], output: T.StructType) -> Iterator[pa.RecordBatch]:
+        """The input's columns pass through as they are; the decoded columns are built per batch."""
+        arrow_output = to_arrow_schema(output, timezone="UTC", prefers_large_types=False)
+        added = T.StructType(output.fields[-len(_ADDED):])
+        framed_in_headers = self.wire_format == "headers" and self.headers_column
         for batch in batches:
-            builder = build.BatchBuilder(output, checked=PAYLOAD, repair=self._misfit)
+            messages = batch.column(self.value_column).to_pylist()
+            headers = batch.column(self.headers_column).to_pylist() if framed_in_headers else None
+            columns: dict[str, list[Any]] = {name: [] for name in _ADDED}
             versions: dict[wire.SchemaRef, str | None] = {}
-            for row in batch.to_pylist():
-                headers = {h["key"]: h["value"] for h in row.get(self.headers_column) or []} \
-                    if self.headers_column else {}
-                payload, ref, error = self.one(row[self.value_column], headers)
+            for row, value in enumerate(messages):
+                found = {h["key"]: h["value"] for h in headers[row] or []} if headers is not None else {}
+                payload, ref, error = self.one(value, found)
                 if payload is not None and ref is not None and ref not in versions:
                     versions[ref] = self.version(ref)
-                builder.add({**row, PAYLOAD: payload, SCHEMA_ID_KIND: ref.kind if ref else None,
-                             SCHEMA_ID: ref.id if ref else None,
-                             SCHEMA_VERSION: versions.get(ref) if payload is not None and ref else None,
-                             ERROR: error})
-            yield builder.flush()
-
+                columns[PAYLOAD].append(payload)
+                columns[SCHEMA_ID_KIND].append(ref.kind if ref else None)
+                columns[SCHEMA_ID].append(ref.id if ref else None)
+                columns[SCHEMA_VERSION].append(versions.get(ref) if payload is not None and ref else None)
+                columns[ERROR].append(error)
+            builder = build.BatchBuilder(added, checked=PAYLOAD, repair=self._misfit)
+            builder.extend(columns)
+            decoded = builder.flush()
+            passed = [column if column.type == field.type else column.cast(field.type)
+                      for column, field in zip(batch.columns, arrow_output, strict=False)]
+            yield pa.RecordBatch.from_arrays([*passed, *decoded.columns], schema=arrow_output)
 
 
 def split(decoded: DataFrame, position: list[str]) -> tuple[DataFrame, DataFrame]:
