@@ -61,3 +61,26 @@ def test_cut_record_still_keeps_the_rest_of_its_block(tmp_path: Path) -> None:
     dead = [r for r in rows if r.get("decode_error") is not None]
     assert [(r["record_position"], r["records"]) for r in dead] == [(2, 1)]
     assert "the rest of its block is kept here" in dead[0]["decode_error"]
+
+
+EVENT = {"type": "record", "name": "Event", "namespace": "t",
+         "fields": [{"name": "id", "type": {"type": "string", "logicalType": "uuid"}},
+                    {"name": "n", "type": "int"}]}
+
+
+def test_uuid_strings_are_read_as_written_as_spark_reads_them(tmp_path: Path) -> None:
+    """Spark's Avro reader neither parses nor re-formats a uuid string: an upper-case id stays upper
+    case and a string that is no UUID is a value, not an undecodable record."""
+    (tmp_path / "g" / "event").mkdir(parents=True)
+    (tmp_path / "g" / "event" / "v1.avsc").write_text(json.dumps(EVENT))
+    decoder = ContainerDecoder("g", "event", json.dumps(EVENT), (("url", "local"),), "local", str(tmp_path))
+    written = ["0F8FAD5B-D9CB-469F-A165-70867728950E", "not-a-uuid", "7c9e6679-7425-40de-944b-e07fc1f90ae7"]
+    out = io.BytesIO()   # fastavro writes a uuid string as given
+    fastavro.writer(out, fastavro.parse_schema(EVENT), [{"id": v, "n": i} for i, v in enumerate(written)])
+    data = out.getvalue()
+
+    rows = list(decoder.rows(data))
+
+    assert [r.get("decode_error") for r in rows] == [None, None, None]
+    assert [r["payload"] for r in rows] == [{"id": v, "n": i} for i, v in enumerate(written)]
+
