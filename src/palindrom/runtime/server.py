@@ -20,7 +20,7 @@ from pyspark.sql import SparkSession as PySparkSession
 from pyspark.sql.connect.session import SparkSession
 
 from palindrom import sparkext
-from palindrom.runtime import faults, java
+from palindrom.runtime import class_archive, faults, java
 
 REMOTE_ENV = "PALINDROM_SPARK_REMOTE"
 _LOG4J = """\
@@ -68,14 +68,15 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def server_conf(root: Path, port: int) -> dict[str, str]:
+def server_conf(root: Path, port: int, java_options: str = "") -> dict[str, str]:
+    """``java_options``: more options for the server's JVM (the class archive's)."""
     logs = root / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     (root / "spark-events").mkdir(parents=True, exist_ok=True)
     log4j = logs / "log4j2.properties"
     log4j.write_text(_LOG4J.format(log_file=logs / "spark.log"))
     java_opts = (f"-Dlog4j2.configurationFile=file:{log4j} -Dderby.system.home={root} "
-                 f"-Dderby.stream.error.file={logs / 'derby.log'}")
+                 f"-Dderby.stream.error.file={logs / 'derby.log'} {java_options}").strip()
     return {
         "spark.sql.catalogImplementation": "hive",
         "spark.hadoop.javax.jdo.option.ConnectionURL":
@@ -148,10 +149,12 @@ def _stderr_to(path: Path | None) -> Iterator[None]:
         os.close(saved)
 
 
-def start(root: Path, verbose: bool = False) -> Server:
+def start(root: Path, verbose: bool = False, archive_out: Path | None = None) -> Server:
     """Start (once per process) a local Spark Connect server keeping its metastore under ``root``.
 
-    The JVM's own stderr goes to ``<root>/logs/jvm.log`` unless ``verbose``."""
+    The JVM's own stderr goes to ``<root>/logs/jvm.log`` unless ``verbose``. Its classes are mapped
+    from the machine's class archive when there is one (``class_archive``); ``archive_out``: write
+    one there instead, when the JVM exits."""
     global _server
     if _server is not None:
         return _server
@@ -162,9 +165,12 @@ def start(root: Path, verbose: bool = False) -> Server:
     faults.mark_driver()
     os.environ["PYSPARK_PYTHON"] = str(python_worker(root))
     os.environ.setdefault("PYARROW_IGNORE_TIMEZONE", "1")
-    java.ensure()
+    java_binary = java.ensure()
     port = _free_port()
-    conf = server_conf(root, port)
+    (root / "logs").mkdir(parents=True, exist_ok=True)
+    archive = class_archive.dump_options(archive_out, root / "logs") if archive_out is not None \
+        else class_archive.java_options(java_binary, root / "logs")
+    conf = server_conf(root, port, archive)
     # Starting the server needs a classic SparkContext, which pyspark refuses while Connect mode is
     # on (CONTEXT_UNAVAILABLE_FOR_REMOTE_CLIENT), e.g. inherited from a parent process that attached.
     os.environ.pop("SPARK_CONNECT_MODE_ENABLED", None)
