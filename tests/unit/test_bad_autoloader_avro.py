@@ -4,6 +4,7 @@ its neighbours in the same block are read (no Spark: the decoder's records direc
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import fastavro
@@ -33,3 +34,17 @@ def test_invalid_utf8_record_is_rescued_alone(tmp_path: Path) -> None:
     assert bad[0].error is not None and "UnicodeDecodeError" in bad[0].error
     # id 3 (zig-zag 6), the string's length 6 (zig-zag 12), then the six bytes, escaped.
     assert bad[0].raw == "\x06\x0c" + "\\xff\\xfe" * 3 and "\ufffd" not in bad[0].raw
+
+
+def test_uuid_strings_are_read_as_written(tmp_path: Path) -> None:
+    """As Spark's Avro reader: a uuid string is neither parsed nor re-formatted, with or without avroSchema."""
+    schema = {"type": "record", "name": "Row",
+              "fields": [{"name": "id", "type": {"type": "string", "logicalType": "uuid"}}]}
+    written = ["0F8FAD5B-D9CB-469F-A165-70867728950E", "not-a-uuid"]
+    out = io.BytesIO()
+    fastavro.writer(out, fastavro.parse_schema(schema), [{"id": v} for v in written])
+    path = tmp_path / "u.avro"
+    path.write_bytes(out.getvalue())
+    for given in ({}, {"avroSchema": json.dumps(schema)}):
+        options = CloudFilesOptions.parse({"cloudFiles.format": "avro", "path": str(tmp_path), **given})
+        assert [r.values for r in decode.records(path, options)] == [{"id": v} for v in written]
