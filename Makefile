@@ -40,7 +40,7 @@ tools/node_modules/.package-lock.json: tools/package-lock.json | node
 
 setup: uv java
 	@$(UV) sync --frozen --quiet --compile-bytecode
-	@$(UV) run --frozen python -m palindrom.runtime.class_archive
+	@$(UV) run --frozen python -m palindrom.runtime.class_archive_training
 
 # The events pipeline on a new batch of sample data each time (the second run reads only the new files).
 run: setup
