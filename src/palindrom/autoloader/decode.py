@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 from fastavro.read import SchemaResolutionError
 
 from palindrom.autoloader.options import CloudFilesOptions
-from palindrom.avro import values
+from palindrom.avro import resolution, values
 
 
 @dataclass(frozen=True)
@@ -176,6 +176,11 @@ def _avro(path: Path, options: CloudFilesOptions, columns: list[str] | None) -> 
             writer = fastavro.parse_schema(writer_json)
             reader = fastavro.parse_schema(reader_json) if reader_json else None
             convert = values.converter(reader_json or writer_json) or values.identity
+            project = resolution.projection(writer_json, reader_json) if reader_json else None
+            if project is not None:  # the resolution compiled once: each record read with the writer alone
+                reader = None
+                if project is not resolution.unchanged:
+                    convert = values.then(project, convert)
             for block in blocks:
                 raw: Any = block  # fastavro's stubs omit Block.bytes_ (the decompressed records)
                 data = raw.bytes_.getvalue()

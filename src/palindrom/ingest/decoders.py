@@ -106,10 +106,8 @@ class RegistryDecoder:
                 readings[key] = (parsed, cache["reader"], convert)
             elif project is resolution.unchanged:
                 readings[key] = (parsed, None, convert)
-            elif convert is values.identity:
-                readings[key] = (parsed, None, project)
             else:
-                readings[key] = (parsed, None, lambda datum: convert(project(datum)))
+                readings[key] = (parsed, None, values.then(project, convert))
         return readings[key]
 
     def lookup_version(self, key: Hashable,
