@@ -32,6 +32,18 @@ def encode(schema: Any, records: list[Any]) -> list[bytes]:
     return out
 
 
+def writable(schema: Any, records: list[Any]) -> list[bytes]:
+    """The generated records fastavro can write (its generator gives a union branch values that its
+    writer then matches against another branch, e.g. a string against ``[date, string]``)."""
+    out = []
+    for record in records:
+        try:
+            out.extend(encode(schema, [record]))
+        except (ValueError, TypeError, OverflowError):
+            continue
+    return out
+
+
 def fastavro_reads(writer: Any, reader: Any, body: bytes) -> Any:
     return fastavro.schemaless_reader(io.BytesIO(body), fastavro.parse_schema(copy.deepcopy(writer)),
                                       fastavro.parse_schema(copy.deepcopy(reader)))
@@ -64,7 +76,7 @@ def test_projection_agrees_with_fastavro_resolution_on_related_schema_pairs(pair
             records = list(generate_many(fastavro.parse_schema(copy.deepcopy(writer)), 3))
         except RecursionError:   # a record that holds itself without a null branch has no values
             continue
-        for body in encode(writer, records):
+        for body in writable(writer, records):
             expected = fastavro_reads(writer, reader, body)   # a compiled pair never fails in fastavro
             decoded = fastavro.schemaless_reader(io.BytesIO(body), fastavro.parse_schema(copy.deepcopy(writer)), None)
             assert project(decoded) == expected, (json.dumps(writer), json.dumps(reader))
