@@ -153,6 +153,8 @@ LEFT_TO_FASTAVRO = [
     ("default of a logical type", rec(fld("a", "int")),
      rec(fld("a", "int"), fld("t", {"type": "long", "logicalType": "timestamp-millis"}, default=0))),
     ("union read as one type", rec(fld("a", ["null", "int"])), rec(fld("a", "int"))),
+    ("a union branch fastavro reads into an earlier, promoted branch (string into bytes)",
+     rec(fld("a", "int"), fld("u", ["bytes", "string"])), rec(fld("a", "long"), fld("u", ["bytes", "string"]))),
     ("records of other names", rec(fld("a", "int"), name="R"), rec(fld("a", "int"), name="S")),
     ("recursive record", rec(fld("v", "int"), fld("next", ["null", "R"])),
      rec(fld("v", "long"), fld("next", ["null", "R"]))),

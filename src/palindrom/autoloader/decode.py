@@ -176,11 +176,9 @@ def _avro(path: Path, options: CloudFilesOptions, columns: list[str] | None) -> 
             writer = fastavro.parse_schema(writer_json)
             reader = fastavro.parse_schema(reader_json) if reader_json else None
             convert = values.converter(reader_json or writer_json) or values.identity
-            project = resolution.projection(writer_json, reader_json) if reader_json else None
-            if project is not None:  # the resolution compiled once: each record read with the writer alone
-                reader = None
-                if project is not resolution.unchanged:
-                    convert = values.then(project, convert)
+            payload = resolution.compiled(writer_json, reader_json, convert) if reader_json else None
+            if payload is not None:  # the resolution compiled once: each record read with the writer alone
+                reader, convert = None, payload
             for block in blocks:
                 raw: Any = block  # fastavro's stubs omit Block.bytes_ (the decompressed records)
                 data = raw.bytes_.getvalue()

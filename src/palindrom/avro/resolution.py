@@ -30,9 +30,14 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
+from palindrom.avro import values
+
 Project = Callable[[Any], Any]
 
 _PRIMITIVES = {"null", "boolean", "int", "long", "float", "double", "bytes", "string"}
+# Promotions fastavro accepts when it picks the reader union branch a writer value goes to.
+_PROMOTIONS = {("int", "long"), ("int", "float"), ("int", "double"), ("long", "float"), ("long", "double"),
+               ("float", "double"), ("string", "bytes"), ("bytes", "string")}
 _SIMPLE_DEFAULTS = {"null": type(None), "boolean": bool, "int": int, "long": int, "string": str}
 
 
@@ -61,12 +66,9 @@ class _Names:
             return
         kind = node.get("type")
         if kind in ("record", "error", "enum", "fixed"):
-            name = str(node["name"])
-            full = name if "." in name else f"{node.get('namespace') or space}.{name}" \
-                if (node.get("namespace") or space) else name
-            self.types[full] = node
-            space = full.rpartition(".")[0] or None
-            for field in node.get("fields", []) if kind != "enum" and kind != "fixed" else []:
+            space = _inner_space(node, space)
+            self.types[f"{space}.{_short(node)}" if space else _short(node)] = node
+            for field in node.get("fields", []):
                 self._collect(field["type"], space)
         elif kind in ("array", "map"):
             self._collect(node.get("items") if kind == "array" else node.get("values"), space)
@@ -153,6 +155,9 @@ class _Compiler:
         if isinstance(writer, list):
             if len(writer) != len(reader):
                 raise _Unsupported("unions of different branches")
+            for index, branch in enumerate(writer):   # fastavro takes the first reader branch that may match
+                if next((j for j, r in enumerate(reader) if self._may_match(branch, r, wspace, rspace)), -1) != index:
+                    raise _Unsupported("a writer branch fastavro reads into another reader branch")
             plans = [self.plan(w, r, wspace, rspace) for w, r in zip(writer, reader, strict=True)]
             non_null = [p for w, p in zip(writer, plans, strict=True) if w != "null"]
             if all(p is None for p in plans):
@@ -167,6 +172,13 @@ class _Compiler:
         if len(reader) != 2 or len(non_null) != 1 or writer == "null":
             raise _Unsupported("a single type read as a union of several")
         return self.plan(writer, non_null[0], wspace, rspace)
+
+    def _may_match(self, writer: Any, reader: Any, wspace: str | None, rspace: str | None) -> bool:
+        """Whether fastavro could read a writer union branch into this reader branch (over-approximated:
+        the same kind, or a promotion), so the branch it takes is known to be the first such one."""
+        wkind = _kind(self.writer_names.expand(writer, wspace)[0])
+        rkind = _kind(self.reader_names.expand(reader, rspace)[0])
+        return "union" in (wkind, rkind) or wkind == rkind or (wkind, rkind) in _PROMOTIONS
 
     def _record(self, writer: dict[str, Any], reader: dict[str, Any], wspace: str | None,
                 rspace: str | None) -> Project | None:
@@ -238,6 +250,17 @@ def _default(field: dict[str, Any], names: _Names, space: str | None) -> Callabl
     if (name, value) in (("array", []), ("map", {})):
         return lambda: copy.deepcopy(value)
     raise _Unsupported(f"a default of type {name}")
+
+
+def compiled(writer: Any, reader: Any, convert: Project) -> Project | None:
+    """What turns fastavro's values decoded with ``writer`` alone into ``convert``'s output for the
+    ``reader`` schema (``convert`` itself when nothing moves); None when fastavro must resolve."""
+    project = projection(writer, reader)
+    if project is None or project is unchanged:
+        return None if project is None else convert
+    if convert is values.identity:
+        return project
+    return lambda value: convert(project(value))
 
 
 def projection(writer: Any, reader: Any) -> Project | None:

@@ -126,10 +126,3 @@ def converter(schema: Any) -> Convert | None:
 
 def identity(value: Any) -> Any:
     return value
-
-
-def then(first: Convert, second: Convert) -> Convert:
-    """``second`` applied to what ``first`` gives (``first`` alone when ``second`` is the identity)."""
-    if second is identity:
-        return first
-    return lambda value: second(first(value))

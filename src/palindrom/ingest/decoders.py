@@ -100,14 +100,9 @@ class RegistryDecoder:
         if key not in readings:
             cache = self.worker
             read_as = values.as_spark_reads(writer)
-            parsed, convert = fastavro.parse_schema(read_as), cache["convert"]
-            project = resolution.projection(read_as, cache["reader_json"])
-            if project is None:
-                readings[key] = (parsed, cache["reader"], convert)
-            elif project is resolution.unchanged:
-                readings[key] = (parsed, None, convert)
-            else:
-                readings[key] = (parsed, None, values.then(project, convert))
+            parsed = fastavro.parse_schema(read_as)
+            payload = resolution.compiled(read_as, cache["reader_json"], cache["convert"])
+            readings[key] = (parsed, cache["reader"], cache["convert"]) if payload is None else (parsed, None, payload)
         return readings[key]
 
     def lookup_version(self, key: Hashable,

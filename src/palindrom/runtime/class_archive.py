@@ -19,15 +19,9 @@ fit (``-Xshare:auto``); its unified-logging messages go to the storage's log fol
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 from palindrom import sparkext
-
-
-def _cache_root() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "palindrom" / "jvm"
 
 
 def _key(java: Path) -> str:
@@ -40,7 +34,7 @@ def _key(java: Path) -> str:
 
 
 def path_for(java: Path) -> Path:
-    return _cache_root() / f"spark-server-{_key(java)}.jsa"
+    return sparkext.cache_root() / "jvm" / f"spark-server-{_key(java)}.jsa"
 
 
 def java_options(java: Path, logs: Path) -> str:

@@ -167,7 +167,6 @@ def start(root: Path, verbose: bool = False, archive_out: Path | None = None) ->
     os.environ.setdefault("PYARROW_IGNORE_TIMEZONE", "1")
     java_binary = java.ensure()
     port = _free_port()
-    (root / "logs").mkdir(parents=True, exist_ok=True)
     archive = class_archive.dump_options(archive_out, root / "logs") if archive_out is not None \
         else class_archive.java_options(java_binary, root / "logs")
     conf = server_conf(root, port, archive)

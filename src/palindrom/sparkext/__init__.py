@@ -43,9 +43,10 @@ def java() -> str:
     return str(Path(home) / "bin" / "java") if home else "java"
 
 
-def _cache_root() -> Path:
+def cache_root() -> Path:
+    """Where palindrom keeps what it builds once per machine (``$XDG_CACHE_HOME/palindrom``)."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "palindrom" / "sparkext"
+    return Path(base) / "palindrom"
 
 
 def _fingerprint() -> str:
@@ -83,7 +84,7 @@ def _compile(target: Path) -> None:
 
 def jar() -> Path:
     """The extension jar for the installed Spark, built on first use."""
-    directory = _cache_root() / _fingerprint()
+    directory = cache_root() / "sparkext" / _fingerprint()
     target = directory / JAR_NAME
     if target.is_file():
         return target
