@@ -101,8 +101,13 @@ test-scope: setup browser checks
 # Two workers (pytest-xdist), a Spark server each; a test file stays on one worker (its fixtures
 # are shared within it), except the corpus and kill cases, scheduled one by one, longest work
 # first (tests/conftest.py).
+# The suite starts its servers from the jars (PALINDROM_CLASS_ARCHIVE=off, runtime/class_archive.py) and
+# ends with a one-line probe of the class archive; a test over 15 min fails with its threads' stacks
+# (pytest-timeout), and the whole run is interrupted after 70 min so its summary still prints.
 test: setup browser checks
-	$(UV) run --frozen pytest -q -n 2 --dist loadfile --no-loadscope-reorder
+	@rc=0; PALINDROM_CLASS_ARCHIVE=off COLUMNS=200 timeout --signal=INT --kill-after=120 70m \
+	  $(UV) run --frozen pytest -q -n 2 --dist loadfile --no-loadscope-reorder || rc=$$?; \
+	  $(UV) run --frozen python -m palindrom.runtime.class_archive_training --probe; exit $$rc
 
 # The fault suite alone (also part of `make test`): runs killed at five points, disk full, lock, permission.
 faults: setup

@@ -15,6 +15,8 @@ from palindrom.runtime import class_archive, java, server
 def test_the_server_jvm_maps_the_class_archive(spark_server: server.Server) -> None:
     if not spark_server.started_here:
         pytest.skip("the suite attached to a server another process started")
+    if not class_archive.enabled():
+        pytest.skip(f"{class_archive.SWITCH_ENV}=off: the suite's servers start from the jars (make test)")
     archive = class_archive.path_for(java.ensure())
     assert archive.is_file(), f"no class archive at {archive}: `make setup` makes it"
     gateway = SparkContext._gateway
@@ -38,7 +40,16 @@ def test_the_archive_is_named_after_the_class_path(tmp_path: Path, monkeypatch: 
     monkeypatch.setattr(sparkext, "spark_jars", lambda: jars)
     monkeypatch.setattr(sparkext, "jar", lambda: extension)
     binary = java.ensure()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv(class_archive.SWITCH_ENV, "on")
     first = class_archive.path_for(binary)
+    assert class_archive.java_options(binary, tmp_path) == ""          # no archive yet
+    first.parent.mkdir(parents=True)
+    first.write_bytes(b"an archive")
+    assert f"-XX:SharedArchiveFile={first} " in class_archive.java_options(binary, tmp_path)
+    monkeypatch.setenv(class_archive.SWITCH_ENV, "off")
+    assert class_archive.java_options(binary, tmp_path) == ""          # switched off
+    monkeypatch.setenv(class_archive.SWITCH_ENV, "on")
     assert class_archive.path_for(binary) == first                     # stable while nothing changes
     (jars / "spark-sql.jar").write_bytes(b"PK spark-sql, another build")
     second = class_archive.path_for(binary)

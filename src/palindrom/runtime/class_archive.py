@@ -14,11 +14,17 @@ Java binary and every jar of the server's class path, with sizes and times), so 
 or extension jar simply finds no archive and starts from the jars as before, until ``make setup``
 makes a new one. The JDK checks the archive itself on every start and ignores one that does not
 fit (``-Xshare:auto``); its unified-logging messages go to the storage's log folder, not the terminal.
+
+``PALINDROM_CLASS_ARCHIVE=off`` starts servers from the jars even when an archive exists. ``make test``
+sets it: the project's CI machine did not finish the suite with the archive mapped (the first
+updates of stop 22's run hung), which this machine never showed; until that is understood the suite
+runs from the jars and ``make test`` ends with a one-line probe of the archive (``probe``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 from palindrom import sparkext
@@ -40,9 +46,16 @@ def path_for(java: Path) -> Path:
 def java_options(java: Path, logs: Path) -> str:
     """JVM options that map the archive made for this Java and class path ("" when there is none)."""
     archive = path_for(java)
-    if not archive.is_file():
+    if not enabled() or not archive.is_file():
         return ""
     return f"-XX:SharedArchiveFile={archive} {_quiet(logs)}"
+
+
+SWITCH_ENV = "PALINDROM_CLASS_ARCHIVE"
+
+
+def enabled() -> bool:
+    return os.environ.get(SWITCH_ENV, "on").strip().lower() not in ("off", "0", "false", "no")
 
 
 def _quiet(logs: Path) -> str:

@@ -4,14 +4,21 @@ query, then a normal JVM exit (when the JDK writes the archive)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 import tempfile
+import time
+import zipfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from filelock import FileLock
 from pyspark import SparkContext
 
-from palindrom.runtime import class_archive, java, runner, server, spec
+from palindrom import sparkext
+from palindrom.runtime import class_archive, java, jvm_watch, runner, server, spec
 
 
 def build() -> Path:
@@ -44,11 +51,89 @@ def _train(target: Path) -> None:
         context = SparkContext._active_spark_context
         if gateway is None or context is None:
             raise RuntimeError("the server's JVM is not this process's child; no archive can be made here")
+        _load_sealed_packages(gateway.jvm)
         process = gateway.proc  # set by pyspark.java_gateway.launch_gateway
+        jvm_watch.expect_exit()
         started.session.stop()  # the Connect client first: once the server is gone it would retry at exit
         context.stop()
         process.stdin.close()   # the gateway JVM exits normally when its stdin closes
         process.wait(timeout=600)
+
+
+def _load_sealed_packages(jvm: Any) -> None:
+    """Load every class of the class path's sealed packages, so the archive holds all of them.
+
+    A package of a sealed jar (Derby's, for one) whose first classes come from the archive and a
+    later one from the jar fails with ``SecurityException: sealing violation: package ... is
+    sealed``: the JDK defines the archived package with a seal base the jar's URL does not match.
+    The training run creates a metastore; the next update opens an existing one and needs more of
+    Derby's classes, so without this every second update on a storage failed with "Unable to
+    instantiate SessionHiveMetaStoreClient". Loaded here (not initialised), every class of those
+    packages is archived and none is ever read from the jar."""
+    loader = jvm.java.lang.ClassLoader.getSystemClassLoader()
+    for name in sealed_classes(sparkext.spark_jars()):
+        try:
+            jvm.java.lang.Class.forName(name, False, loader)
+        except Exception:  # noqa: S112  # a class that cannot link here is not archived; nothing to do
+            continue
+
+
+def sealed_classes(jars: Path) -> Iterator[str]:
+    """Names of the classes in the sealed packages of ``jars``'s jars (JAR manifest ``Sealed``)."""
+    for jar in sorted(jars.glob("*.jar")):
+        with zipfile.ZipFile(jar) as archive:
+            try:
+                manifest = archive.read("META-INF/MANIFEST.MF").decode("utf-8", "replace")
+            except KeyError:
+                continue
+            default, packages = _sealing(manifest)
+            for entry in archive.namelist():
+                if not entry.endswith(".class") or entry.startswith("META-INF/") or "-" in entry.rsplit("/", 1)[-1]:
+                    continue  # module-info, package-info, multi-release copies
+                package = entry.rsplit("/", 1)[0] + "/" if "/" in entry else ""
+                if packages.get(package, default):
+                    yield entry.removesuffix(".class").replace("/", ".")
+
+
+def _sealing(manifest: str) -> tuple[bool, dict[str, bool]]:
+    """The main section's ``Sealed`` and each ``Name: pkg/`` section's, from a JAR manifest."""
+    text = manifest.replace("\r\n", "\n").replace("\n ", "")   # continuation lines start with a space
+    default, packages = False, {}
+    for number, section in enumerate(text.split("\n\n")):
+        fields = dict(line.split(": ", 1) for line in section.splitlines() if ": " in line)
+        sealed = fields.get("Sealed", "").strip().lower()
+        if number == 0:
+            default = sealed == "true"
+        elif "Name" in fields and sealed in ("true", "false"):
+            packages[fields["Name"].strip()] = sealed == "true"
+    return default, packages
+
+
+def probe(timeout: float = 300) -> str:
+    """One line on whether pipeline updates run with the archive mapped: two ``pipelines run starter``
+    on a scratch storage (the second finds the first's tables and checkpoints), each in a process of
+    its own with a time limit. Printed at the end of ``make test``, which runs the suite from the jars
+    (``class_archive``); it never fails the build."""
+    archive = class_archive.path_for(java.ensure())
+    if not archive.is_file():
+        return f"class archive probe: no archive at {archive}"
+    env = {**{k: v for k, v in os.environ.items() if k != server.REMOTE_ENV}, class_archive.SWITCH_ENV: "on"}
+    times = []
+    with tempfile.TemporaryDirectory(prefix="palindrom-class-archive-probe-") as scratch:
+        command = [sys.executable, "-m", "palindrom.cli.main", "run", "starter", "--storage", scratch, "--quiet"]
+        for update in (1, 2):
+            began = time.monotonic()
+            try:
+                done = subprocess.run(command, env=env, capture_output=True, text=True,  # noqa: S603
+                                      timeout=timeout, check=False)
+            except subprocess.TimeoutExpired:
+                return f"class archive probe: FAILED, update {update} of the starter did not end in {timeout:.0f} s"
+            if done.returncode != 0:
+                last = (done.stderr.strip().splitlines() or ["(no output)"])[-1][:300]
+                return f"class archive probe: FAILED, update {update} exited {done.returncode}: {last}"
+            times.append(time.monotonic() - began)
+    return ("class archive probe: ok, two starter updates with the archive mapped took "
+            + " and ".join(f"{t:.1f} s" for t in times))
 
 
 def main() -> int:
@@ -65,4 +150,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:] == ["--probe"]:
+        print(probe(), file=sys.stderr)
+        raise SystemExit(0)
     raise SystemExit(main())

@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
 
+from pyspark import SparkContext
 from pyspark.sql import SparkSession as PySparkSession
 from pyspark.sql.connect.session import SparkSession
 
 from palindrom import sparkext
-from palindrom.runtime import class_archive, faults, java
+from palindrom.runtime import class_archive, faults, java, jvm_watch
 
 REMOTE_ENV = "PALINDROM_SPARK_REMOTE"
 _LOG4J = """\
@@ -76,7 +77,8 @@ def server_conf(root: Path, port: int, java_options: str = "") -> dict[str, str]
     log4j = logs / "log4j2.properties"
     log4j.write_text(_LOG4J.format(log_file=logs / "spark.log"))
     java_opts = (f"-Dlog4j2.configurationFile=file:{log4j} -Dderby.system.home={root} "
-                 f"-Dderby.stream.error.file={logs / 'derby.log'} {java_options}").strip()
+                 f"-Dderby.stream.error.file={logs / 'derby.log'} {jvm_watch.crash_report_option(logs)} "
+                 f"{java_options}").strip()
     return {
         "spark.sql.catalogImplementation": "hive",
         "spark.hadoop.javax.jdo.option.ConnectionURL":
@@ -175,6 +177,9 @@ def start(root: Path, verbose: bool = False, archive_out: Path | None = None) ->
     os.environ.pop("SPARK_CONNECT_MODE_ENABLED", None)
     with _stderr_to(None if verbose else root / "logs" / "jvm.log"):
         SparkSession._start_connect_server("local[2]", conf)
+    gateway = SparkContext._gateway
+    if gateway is not None:  # pyspark.java_gateway.launch_gateway keeps the JVM's process here
+        jvm_watch.watch(gateway.proc, root / "logs")
     url = f"sc://localhost:{port}"  # token without TLS is only allowed for localhost
     os.environ["SPARK_CONNECT_MODE_ENABLED"] = "1"
     session = SparkSession.builder.remote(url).getOrCreate()

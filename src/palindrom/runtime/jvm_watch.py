@@ -1,0 +1,70 @@
+"""The local server's JVM, watched: when it ends while this process still needs it (a JVM crash, the
+OOM killer, a ``kill``), the process says so and ends at once.
+
+Without this, the Spark Connect client keeps retrying against a server that is gone, with back-off,
+for many minutes: a run, a test or the UI looks hung and says nothing. Instead, the terminal and the
+JSON log name the exit code, the JVM's own log (``<storage>/logs/jvm.log``) with its last lines and
+the JVM's crash report when it wrote one (``-XX:ErrorFile`` points it at the same folder), and the
+process exits with ``EXIT_CODE``. The storage's lock goes with the process; the next plain run
+recovers as from any killed update.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from palindrom.logs import JsonLogger
+
+EXIT_CODE = 70  # EX_SOFTWARE: an internal component failed
+# A JVM killed together with this process (a power cut, the fault suite's kills) is followed by this
+# process's own end within microseconds; only an exit that outlives the grace is reported.
+GRACE_SECONDS = 1.0
+_expected = threading.Event()
+
+
+def expect_exit() -> None:
+    """The JVM is about to end because this process asked it to (or this process is ending)."""
+    _expected.set()
+
+
+def crash_report_option(logs: Path) -> str:
+    """JVM option: a fatal error's report (``hs_err_pid<pid>.log``) in the log folder, not the cwd."""
+    return f"-XX:ErrorFile={logs / 'hs_err_pid%p.log'}"
+
+
+def watch(process: subprocess.Popen[bytes], logs: Path) -> None:
+    """Watch the server JVM ``process`` (this process's child) from a daemon thread."""
+    _expected.clear()
+    atexit.register(expect_exit)  # registered after pyspark's hooks, so it runs before them
+    threading.Thread(target=_wait, args=(process, logs), name="palindrom-jvm-watch", daemon=True).start()
+
+
+def _wait(process: subprocess.Popen[bytes], logs: Path) -> None:
+    code = process.wait()
+    if _expected.wait(GRACE_SECONDS):
+        return
+    message, fields = describe(code, process.pid, logs)
+    sys.stderr.write(f"\nerror: {message}\n")
+    sys.stderr.flush()
+    JsonLogger(os.environ.get("PALINDROM_ENVIRONMENT", "local")).error(message, **fields)
+    os._exit(EXIT_CODE)
+
+
+def describe(code: int, pid: int, logs: Path, lines: int = 8) -> tuple[str, dict[str, object]]:
+    """What to tell the user about a JVM that ended with ``code``: the message and its log fields."""
+    how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
+    log = logs / "jvm.log"
+    tail = log.read_text(errors="replace").splitlines()[-lines:] if log.is_file() else []
+    report = logs / f"hs_err_pid{pid}.log"
+    where = f"its crash report: {report}; " if report.is_file() else ""
+    message = (f"the local Spark server (JVM, pid {pid}) {how} while this command still needed it; "
+               f"{where}its log: {log}. Nothing was lost: the next plain run recovers the storage.")
+    if tail:
+        message += "\nlast lines of its log:\n  " + "\n  ".join(tail)
+    return message, {"exitCode": code, "pid": pid, "jvmLog": str(log),
+                     "crashReport": str(report) if report.is_file() else None}
