@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import importlib
+import os
 import sys
 import warnings
 from collections.abc import Callable, Sequence
@@ -27,7 +28,9 @@ COMMANDS = {
     "registry": ("registry_cmd", "run"),
     "ui": ("ui_cmd", "run"),
     "init": ("init_cmd", "run"),
+    "serve": ("serve_cmd", "serve"),
 }
+REMOTE_ENV = "PALINDROM_SPARK_REMOTE"  # runtime.server.REMOTE_ENV, named here so the CLI starts without pyspark
 TARGET_HELP = "Pipeline NAME in pipelines/, or PATH to a folder of DLT files."
 READ_TARGET_HELP = TARGET_HELP + " Default: the pipeline that ran under --storage."
 
@@ -45,6 +48,10 @@ def _common() -> argparse.ArgumentParser:
     common.add_argument("--verbose", action="store_true",
                         help="Show Java stack traces and the JVM's own output (otherwise in STORAGE/logs/).")
     common.add_argument("--quiet", action="store_true", help="No live progress and no per-flow lines.")
+    common.add_argument("--remote", metavar="sc://HOST:PORT",
+                        help="Run on this Spark Connect server instead of a local one: e.g. one in front of a "
+                             "cluster (`pipelines serve --master spark://...`). Tables stay under --storage, "
+                             "which the cluster's hosts must share.")
     return common
 
 
@@ -144,6 +151,14 @@ def parser() -> argparse.ArgumentParser:
                         help="Browse a pipeline's graph, updates, event log, tables and quality locally.")
     ui.add_argument("target", nargs="?", help="Pipeline NAME in pipelines/, or PATH.")
     ui.add_argument("--port", type=int, default=8050, help="Port on 127.0.0.1 (default: 8050).")
+    serve = sub.add_parser("serve", help="Start a Spark Connect server for pipelines (--remote), e.g. in front of a "
+                                         "cluster, and keep it until Ctrl-C.")
+    serve.add_argument("--master", default="local[2]",
+                       help="Where executors run: spark://HOST:PORT (a standalone cluster) or local[N] (default).")
+    serve.add_argument("--port", type=int, default=15002, help="Spark Connect port on 127.0.0.1 (default: 15002).")
+    serve.add_argument("--storage", type=Path, default=DEFAULT_STORAGE,
+                       help="The server's catalog (Derby metastore) and logs (default: ./.pipelines).")
+    serve.add_argument("--verbose", action="store_true", help="The JVM's own output on the terminal.")
     return root
 
 
@@ -154,6 +169,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # argparse exits 2 on bad usage, 0 on --help
         return int(exc.code or 0)
     args.argv = argv
+    if getattr(args, "remote", None):
+        os.environ[REMOTE_ENV] = args.remote
     if args.command == "run" and args.full_refresh_all and args.refresh:
         print("error: --refresh cannot be combined with --full-refresh-all", file=sys.stderr)
         return 2

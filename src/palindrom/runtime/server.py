@@ -151,12 +151,18 @@ def _stderr_to(path: Path | None) -> Iterator[None]:
         os.close(saved)
 
 
-def start(root: Path, verbose: bool = False, archive_out: Path | None = None) -> Server:
-    """Start (once per process) a local Spark Connect server keeping its metastore under ``root``.
+LOCAL_MASTER = "local[2]"
+
+
+def start(root: Path, verbose: bool = False, archive_out: Path | None = None, *,
+          master: str = LOCAL_MASTER, port: int | None = None) -> Server:
+    """Start (once per process) a Spark Connect server keeping its metastore under ``root``.
 
     The JVM's own stderr goes to ``<root>/logs/jvm.log`` unless ``verbose``. Its classes are mapped
     from the machine's class archive when there is one (``class_archive``); ``archive_out``: write
-    one there instead, when the JVM exits."""
+    one there instead, when the JVM exits. ``master``: where its executors run: two threads of this
+    JVM by default, or a cluster (``spark://HOST:PORT`` for a standalone master; ``pipelines serve``).
+    ``port``: the Connect port (default: a free one)."""
     global _server
     if _server is not None:
         return _server
@@ -168,7 +174,7 @@ def start(root: Path, verbose: bool = False, archive_out: Path | None = None) ->
     os.environ["PYSPARK_PYTHON"] = str(python_worker(root))
     os.environ.setdefault("PYARROW_IGNORE_TIMEZONE", "1")
     java_binary = java.ensure()
-    port = _free_port()
+    port = port or _free_port()
     archive = class_archive.dump_options(archive_out, root / "logs") if archive_out is not None \
         else class_archive.java_options(java_binary, root / "logs")
     conf = server_conf(root, port, archive)
@@ -176,7 +182,7 @@ def start(root: Path, verbose: bool = False, archive_out: Path | None = None) ->
     # on (CONTEXT_UNAVAILABLE_FOR_REMOTE_CLIENT), e.g. inherited from a parent process that attached.
     os.environ.pop("SPARK_CONNECT_MODE_ENABLED", None)
     with _stderr_to(None if verbose else root / "logs" / "jvm.log"):
-        SparkSession._start_connect_server("local[2]", conf)
+        SparkSession._start_connect_server(master, conf)
     gateway = SparkContext._gateway
     if gateway is not None:  # pyspark.java_gateway.launch_gateway keeps the JVM's process here
         jvm_watch.watch(gateway.proc, root / "logs")

@@ -99,6 +99,9 @@ def server_conf() -> dict[str, str]:
     """What a Spark Connect server needs to load the extension (set where its JVM starts)."""
     return {
         "spark.driver.extraClassPath": str(jar()),
+        # Executors write pipeline tables through the extension's sink; on a cluster (``pipelines
+        # serve --master``) its jar is at the same path on every host (shared storage) or shipped.
+        "spark.executor.extraClassPath": str(jar()),
         "spark.sql.extensions": EXTENSIONS_CLASS,
         "spark.connect.extensions.relation.classes": RELATION_PLUGIN_CLASS,
     }
