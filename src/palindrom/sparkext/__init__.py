@@ -1,8 +1,9 @@
 """palindrom's Spark server extension: Scala sources compiled once per machine into a jar.
 
 The local Spark Connect server loads it (``server_conf``) for what the runtime cannot do from the
-client: relations the Connect planner would analyse too early (``Deferred.scala``), and a table
-format several streaming flows can append to (``PipelineTables.scala``).
+client: relations the Connect planner would analyse too early (``Deferred.scala``), a table
+format several streaming flows can append to (``PipelineTables.scala``), and the Python worker
+daemons of closed sessions stopped (``PythonWorkerReaper.scala``).
 
 pyspark ships the Scala compiler with its jars (for the Spark shell), so the jar is built with the
 same JRE that runs Spark, against exactly the Spark version installed: no JDK, sbt or Maven. The
@@ -25,6 +26,8 @@ from filelock import FileLock
 SOURCES = sorted(Path(__file__).parent.glob("*.scala"))
 EXTENSIONS_CLASS = "org.apache.spark.sql.connect.palindrom.PalindromExtensions"
 RELATION_PLUGIN_CLASS = "org.apache.spark.sql.connect.palindrom.DeferredRelationPlugin"
+# Stops the Python worker daemons of closed Connect sessions (PythonWorkerReaper.scala).
+REAPER_CLASS = "org.apache.spark.sql.connect.palindrom.PythonWorkerReaper"
 # Pipeline tables: Parquet, with a streaming sink several flows can append through (PipelineTables.scala).
 TABLE_FORMAT = "org.apache.spark.sql.connect.palindrom.PipelineTableFormat"
 JAR_NAME = "palindrom-sparkext.jar"
@@ -104,4 +107,5 @@ def server_conf() -> dict[str, str]:
         "spark.executor.extraClassPath": str(jar()),
         "spark.sql.extensions": EXTENSIONS_CLASS,
         "spark.connect.extensions.relation.classes": RELATION_PLUGIN_CLASS,
+        "spark.extraListeners": REAPER_CLASS,
     }
