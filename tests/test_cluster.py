@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -53,12 +52,6 @@ def readings_silver():
 def readings_by_region():
     return dlt.read("readings_silver").groupBy("region").agg(F.sum("value").alias("total"), F.count("*").alias("n"))
 '''
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _env() -> dict[str, str]:
@@ -107,7 +100,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     root = tmp_path_factory.mktemp("cluster")
     spark_class = str(SPARK_HOME / "bin" / "spark-class")
-    port, web_port = _free_port(), _free_port()
+    port, web_port = server.free_port(), server.free_port()
     processes = [_spawn([spark_class, "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1",
                          "--port", str(port), "--webui-port", str(web_port)], root / "master.log")]
     try:
@@ -118,11 +111,11 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
             work_dirs.append(work)
             processes.append(_spawn([spark_class, "org.apache.spark.deploy.worker.Worker", "--host", "127.0.0.1",
                                      "--cores", "1", "--memory", "1g", "--work-dir", str(work),
-                                     "--webui-port", str(_free_port()), f"spark://127.0.0.1:{port}"],
+                                     "--webui-port", str(server.free_port()), f"spark://127.0.0.1:{port}"],
                                     root / f"worker-{number}.log"))
         _wait("two ALIVE workers", lambda: sum(w["state"] == "ALIVE" for w in _master_state(web_port)["workers"]) == 2,
               root / "master.log")
-        connect = _free_port()
+        connect = server.free_port()
         serve_log = root / "serve.log"
         processes.append(_spawn([sys.executable, "-m", "palindrom.cli.main", "serve", "--master",
                                  f"spark://127.0.0.1:{port}", "--port", str(connect), "--storage",

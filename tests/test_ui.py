@@ -85,12 +85,6 @@ class Served:
     folder: Path
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _wait_listening(port: int, process: subprocess.Popen[str]) -> None:
     """Until the UI accepts connections (it attaches to Spark first); fails if the command exits."""
     deadline = time.monotonic() + 120
@@ -112,7 +106,7 @@ def served(spark_server: server.Server, tmp_path_factory: pytest.TempPathFactory
     assert cli("run", folder, "--storage", storage) == 0
     touch_later(write_json_lines(folder / "landing" / "2.json", POISON))
     assert cli("run", folder, "--storage", storage) == 1
-    port = _free_port()
+    port = server.free_port()
     env = {**os.environ, server.REMOTE_ENV: spark_server.url}
     process = subprocess.Popen([sys.executable, "-m", "palindrom.cli.main", "ui", str(folder), "--storage",
                                 str(storage), "--port", str(port)], cwd=REPO, env=env, text=True,

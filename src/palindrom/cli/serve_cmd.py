@@ -48,9 +48,10 @@ def _token(storage: Path) -> str:
     if os.environ.get(TOKEN_ENV):
         return f" and the same {TOKEN_ENV}"
     path = storage / "connect-token"
+    token = secrets.token_urlsafe(32)
     path.unlink(missing_ok=True)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w") as handle:
-        handle.write(secrets.token_urlsafe(32))
-    os.environ[TOKEN_ENV] = path.read_text()
+        handle.write(token)
+    os.environ[TOKEN_ENV] = token
     return f" and {TOKEN_ENV}=$(cat {path})"

@@ -16,9 +16,11 @@ makes a new one. The JDK checks the archive itself on every start and ignores on
 fit (``-Xshare:auto``); its unified-logging messages go to the storage's log folder, not the terminal.
 
 ``PALINDROM_CLASS_ARCHIVE=off`` starts servers from the jars even when an archive exists. ``make test``
-sets it: the project's CI machine did not finish the suite with the archive mapped (the first
-updates of stop 22's run hung), which this machine never showed; until that is understood the suite
-runs from the jars and ``make test`` ends with a one-line probe of the archive (``probe``).
+sets it: with an archive that held only part of Derby's sealed packages, every second update on a
+storage failed ("sealing violation"; the training run now archives those packages whole), and that
+stopped the project's CI in stop 22. Until CI has shown the fixed archive working, the suite runs
+from the jars and ``make test`` ends with a one-line probe of the archive
+(``class_archive_training.probe``).
 """
 
 from __future__ import annotations

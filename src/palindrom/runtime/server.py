@@ -63,7 +63,8 @@ def update_session(server: Server) -> Iterator[PySparkSession]:
         session.stop()
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -174,7 +175,7 @@ def start(root: Path, verbose: bool = False, archive_out: Path | None = None, *,
     os.environ["PYSPARK_PYTHON"] = str(python_worker(root))
     os.environ.setdefault("PYARROW_IGNORE_TIMEZONE", "1")
     java_binary = java.ensure()
-    port = port or _free_port()
+    port = port or free_port()
     archive = class_archive.dump_options(archive_out, root / "logs") if archive_out is not None \
         else class_archive.java_options(java_binary, root / "logs")
     conf = server_conf(root, port, archive)
