@@ -121,3 +121,25 @@ def test_second_run_on_busy_storage_refuses(tmp_path: Path, run_cli, capsys):
     with lock.exclusive(tmp_path, "other"):
         assert run_cli("run", "starter", "--storage", tmp_path) == 2
     assert "is in use by a running pipeline update" in capsys.readouterr().err
+
+
+def test_a_streaming_table_keeps_one_writer_across_updates_past_its_tenth_batch(spark, pipeline_copy, run_cli,
+                                                                                 tmp_path):
+    """A flow's micro-batches 0-2 in one update and 3-10 in the next (one file per batch): the table's
+    sink numbers its log by batch and compacts it at batch 9 from every earlier entry. Spark names the
+    checkpoint ``file:/...`` in the first update and ``file:///...`` later; keyed by that text, the
+    second update was a new writer whose log began at batch 3, and batch 9 failed with
+    BATCH_METADATA_NOT_FOUND (sparkext/PipelineTables.scala)."""
+    folder, db = pipeline_copy("faults")
+    storage = tmp_path / "storage"
+    rows = {f: [{"id": f * 10 + i, "sensor": f"s{i % 2}", "value": float(f + i)} for i in range(3)] for f in range(11)}
+    for f in range(3):
+        write_json_lines(folder / "landing" / f"part{f:02d}.json", rows[f])
+    assert run_cli("run", folder, "--storage", storage, "--quiet") == 0
+    for f in range(3, 11):
+        write_json_lines(folder / "landing" / f"part{f:02d}.json", rows[f])
+    assert run_cli("run", folder, "--storage", storage, "--quiet") == 0
+    want = sorted(r["id"] for f in rows for r in rows[f])
+    assert [r[0] for r in _rows(spark, f"SELECT id FROM {db}.bronze ORDER BY id")] == want
+    writers = storage / "warehouse" / f"{db}.db" / "bronze" / "_palindrom_writers"
+    assert len([p for p in writers.iterdir() if p.is_dir()]) == 1

@@ -67,8 +67,11 @@ object SharedTableSink {
     } finally lock.unlock()
   }
 
+  /** The writer of a checkpoint, by its path alone: Spark names one checkpoint `file:/x` in a flow's
+   * first update and `file:///x` in later ones, which made every later update a new writer. */
   def writerId(checkpoint: String): String = {
-    val digest = MessageDigest.getInstance("SHA-256").digest(checkpoint.getBytes(StandardCharsets.UTF_8))
+    val path = new Path(checkpoint).toUri.getPath
+    val digest = MessageDigest.getInstance("SHA-256").digest(path.getBytes(StandardCharsets.UTF_8))
     digest.take(8).map("%02x".format(_)).mkString
   }
 }
@@ -89,7 +92,17 @@ class SharedTableSink(
   private def log(path: Path) =
     new FileStreamSinkLog(FileStreamSinkLog.VERSION, session, new Path(path, FileStreamSink.metadataDir).toString, None)
 
+  /** A writer whose log begins after batch 0 (a checkpoint written under another writer id before,
+   * see writerId) gets empty entries for the batches before: its log compacts every tenth batch
+   * from all earlier entries, and failed on the first missing one (BATCH_METADATA_NOT_FOUND). */
+  private def fillFrom(batchId: Long): Unit = {
+    val writerLog = log(writerPath)
+    val first = writerLog.getLatestBatchId().map(_ + 1).getOrElse(0L)
+    (first until batchId).foreach(id => writerLog.add(id, Array.empty))
+  }
+
   override def addBatch(batchId: Long, data: DataFrame): Unit = {
+    fillFrom(batchId)
     writerSink.addBatch(batchId, data) // skips a batch this writer has committed before
     val files = log(writerPath).get(batchId).getOrElse(Array.empty)
     if (files.nonEmpty) {
@@ -97,9 +110,12 @@ class SharedTableSink(
         val fs = table.getFileSystem(session.sessionState.newHadoopConf())
         val tableLog = log(table)
         val listed = tableLog.allFiles().map(f => new Path(f.path).getName).toSet
+        // The writer's entry for a compaction batch (every tenth) lists every file it ever wrote:
+        // only those the table does not list yet are this batch's (or a replay's not yet published).
+        val pending = files.filterNot(f => listed.contains(new Path(f.path).getName))
         // Files move to the table's own folder (readers list only files directly in it); their
         // names are unique, so a replay finds each either still in the writer's folder or moved.
-        val published = files.map { file =>
+        val published = pending.map { file =>
           val source = new Path(file.path)
           val target = fs.makeQualified(new Path(table, source.getName))
           if (!fs.exists(target) && !fs.rename(source, target)) {
@@ -108,7 +124,7 @@ class SharedTableSink(
           val status = fs.getFileStatus(target)
           file.copy(path = target.toUri.toString, size = status.getLen, modificationTime = status.getModificationTime)
         }
-        if (!published.forall(f => listed.contains(new Path(f.path).getName))) {
+        if (published.nonEmpty) {
           val next = tableLog.getLatestBatchId().getOrElse(-1L) + 1
           if (!tableLog.add(next, published)) {
             throw new IllegalStateException(s"palindrom: entry $next of $table's commit log was taken concurrently")
