@@ -34,7 +34,7 @@ from palindrom.avro import values, wire
 from palindrom.ingest.payloads import PAYLOAD, PayloadDecoder
 from palindrom.kafka.producer import AvroSerializer
 from palindrom.registry.local import LocalRegistry
-from palindrom.runtime import server
+from palindrom.runtime import daemon_state, server
 
 REPO = Path(__file__).resolve().parents[1]
 GROUP, ARTIFACT = "palindrom.events", "app_event"
@@ -118,6 +118,7 @@ def main() -> int:
     reader = registry.latest(GROUP, ARTIFACT).content
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         root = Path(tmp)
+        os.environ[daemon_state.SWITCH_ENV] = "off"  # a server of this process's own, stopped with it
         spark = server.start(root / "spark").session
         landing = root / "topic"
         landing.mkdir()

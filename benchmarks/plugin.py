@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import tempfile
 import time
 from pathlib import Path
 
 from palindrom.cli.main import main
-from palindrom.runtime import server
+from palindrom.runtime import daemon_state, server
 from palindrom.testing import Pipeline
 
 ROWS = [{"order_id": f"o{i}", "customer_id": f"c{i % 3}", "amount": float(i) - 1.0, "quantity": 1,
@@ -36,6 +37,7 @@ def one_table_test(spark_server: server.Server, workdir: Path) -> float:
 def main_bench() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-plugin-") as tmp:
         root = Path(tmp)
+        os.environ[daemon_state.SWITCH_ENV] = "off"  # a server of this process's own, stopped with it
         started = time.monotonic()
         spark_server = server.start(root / "server")
         cold = time.monotonic() - started + one_table_test(spark_server, root / "cold")

@@ -19,7 +19,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from palindrom.runtime import server, spec
+from palindrom.runtime import daemon_state, server, spec
 from palindrom.runtime.runner import RunOptions, run_update
 
 RULE_COUNTS = (0, 10, 50)
@@ -93,6 +93,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-rules-") as tmp:
         root = Path(tmp)
         data = land(root / "landing", rows)
+        os.environ[daemon_state.SWITCH_ENV] = "off"  # a server of this process's own, stopped with it
         spark_server = server.start(root / "server")
         warm_up = pipeline_folder(root, 0, root / "landing", "warm_up")
         silver_seconds(spark_server, warm_up, root / "warm-up", data, 0)  # workers and code paths warm

@@ -3,8 +3,13 @@ open-source `dp` API (a streaming table over JSON files, a materialized view agg
 landed rows, a Hive catalog on embedded Derby for both. Two figures, each measured side by side by
 farm-bench (A and B in turn, the ratio taken pair by pair):
 
-* a cold update: a fresh storage folder for every run (JVM start, catalog creation, all rows);
-* an update with no new data: the storage of one earlier update, run again.
+* a cold update: a fresh storage folder for every run (ours starts the storage's server daemon, as
+  a first command does; plain SDP starts its JVM, as always);
+* a warm update: every row again (``--full-refresh-all``) on the server daemon an earlier update
+  left, against plain SDP's cold update of the same rows (it has no server to keep warm);
+* an update with no new data, and one with one new file (ours), against a plain no-op.
+
+A's user/sys/cpu seconds count the command only: the server daemon is not its child. Compare wall.
 
 ``python -m benchmarks.updates [--rows N] [--runs N]`` prints a Markdown section (``make bench``
 collects it into docs/benchmarks.md).
@@ -50,13 +55,16 @@ def land(folder: Path, rows: int, files: int = 4) -> None:
 
 
 def pipeline(root: Path, rows: int) -> Path:
-    """The pipeline folder: its code, our pipeline.yml and spark-pipelines' spark-pipeline.yml."""
+    """The pipeline folder: its code, our pipeline.yml and spark-pipelines' spark-pipeline.yml. Ours
+    reads a copy of the landed files (``landing-ours``), so new files for it leave plain's alone."""
     folder = root / "bench"
     (folder / "transformations").mkdir(parents=True)
     (folder / "transformations" / "bench.py").write_text(PIPELINE)
     land(root / "landing", rows)
+    shutil.copytree(root / "landing", root / "landing-ours")
+    (root / "extra.json").write_text((root / "landing" / "part-0.json").read_text().splitlines()[0] + "\n")
     (folder / "pipeline.yml").write_text(f"name: bench\ndatabase: bench\nlibraries:\n  - transformations/**\n"
-                                         f"configuration:\n  bench.landing: \"{root / 'landing'}\"\n")
+                                         f"configuration:\n  bench.landing: \"{root / 'landing-ours'}\"\n")
     (folder / "spark-pipeline.yml").write_text(
         f"name: bench\nstorage: \"{(root / 'plain' / 'checkpoints').as_uri()}\"\n"
         f"configuration:\n  bench.landing: \"{root / 'landing'}\"\nlibraries:\n  - glob:\n"
@@ -64,8 +72,13 @@ def pipeline(root: Path, rows: int) -> Path:
     return folder
 
 
-def ours(folder: Path, storage: Path) -> str:
-    return f"{VENV_BIN / 'pipelines'} run {folder} --storage {storage} --quiet"
+def ours(folder: Path, storage: Path, *options: str) -> str:
+    return " ".join([f"{VENV_BIN / 'pipelines'} run {folder} --storage {storage} --quiet", *options])
+
+
+def one_new_file(command: str, root: Path) -> str:
+    """Shell text: land one more file (one row) for ours, then ``command``."""
+    return f"cp {root / 'extra.json'} {root / 'landing-ours'}/new-$$-$(date +%s%N).json && {command}"
 
 
 def plain(folder: Path, storage: Path) -> str:
@@ -108,19 +121,29 @@ def main() -> None:
         folder = pipeline(root, args.rows)
         a_storage, b_storage = root / "ours", root / "plain" / "storage"
         checkpoints = root / "plain" / "checkpoints"
-        cold = bench(fresh(ours(folder, a_storage), a_storage),
-                     fresh(plain(folder, b_storage), b_storage, checkpoints), args.runs, 3000)
-        first = (fresh(ours(folder, a_storage), a_storage), fresh(plain(folder, b_storage), b_storage, checkpoints))
-        for text in first:
+        plain_cold = fresh(plain(folder, b_storage), b_storage, checkpoints)
+        cold = bench(fresh(ours(folder, a_storage), a_storage), plain_cold, args.runs, 3000)
+        for text in (fresh(ours(folder, a_storage), a_storage), plain_cold):
             subprocess.run(["sh", "-c", text], check=True, capture_output=True)
+        warm = bench(again(ours(folder, a_storage, "--full-refresh-all"), a_storage), plain_cold, args.runs, 3000)
+        subprocess.run(["sh", "-c", plain_cold], check=True, capture_output=True)
         noop = bench(again(ours(folder, a_storage), a_storage), again(plain(folder, b_storage), b_storage),
                      args.runs, 3000)
+        new_file = bench(one_new_file(again(ours(folder, a_storage), a_storage), root),
+                         again(plain(folder, b_storage), b_storage), args.runs, 3000)
         print(f"## Updates: `pipelines run` (A) against plain `spark-pipelines run` (B)\n\n"
               f"Two-table `dp` pipeline, {args.rows:,} JSON rows in 4 files, Hive catalog on Derby for both, "
               f"{args.runs} paired runs after one warm-up. Goal (issue 16): A/B wall <= 0.5 warm, <= 0.3 with no "
-              f"new data.\n\n### Cold update (fresh storage each run)\n\n```\n{cold}\n```\n\n"
-              f"### Update with no new data\n\n```\n{noop}\n```\n")
+              f"new data. A's user/sys/cpu count the command only (the server daemon is not its child): compare "
+              f"wall.\n\n### Cold update (fresh storage each run: A starts the storage's server daemon)\n\n"
+              f"```\n{cold}\n```\n\n"
+              f"### Warm update: every row again (A `--full-refresh-all` on the warm daemon, B cold)\n\n"
+              f"```\n{warm}\n```\n\n"
+              f"### Update with no new data (both on the storage of an earlier update)\n\n```\n{noop}\n```\n\n"
+              f"### Update with one new file (A: one more file, one row; B: plain no-op)\n\n```\n{new_file}\n```\n")
     finally:
+        subprocess.run([str(VENV_BIN / "pipelines"), "daemon", "stop", "--storage", str(root / "ours")],
+                       capture_output=True, check=False)
         shutil.rmtree(root, ignore_errors=True)
 
 

@@ -16,6 +16,9 @@ from palindrom.cli.main import main
 from palindrom.runtime import server
 
 REPO = Path(__file__).resolve().parents[1]
+# Each test's server is its own or the suite's (one per worker), as before the local daemon; the
+# daemon's own tests (tests/test_daemon.py) turn it on for the commands they start.
+os.environ["PALINDROM_DAEMON"] = "off"
 FIXTURES = Path(__file__).parent / "fixtures"
 
 # `make test` runs two pytest-xdist workers with --dist loadfile: a file's tests stay on one worker

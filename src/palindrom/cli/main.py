@@ -29,6 +29,7 @@ COMMANDS = {
     "ui": ("ui_cmd", "run"),
     "init": ("init_cmd", "run"),
     "serve": ("serve_cmd", "serve"),
+    "daemon": ("daemon_cmd", "run"),
 }
 REMOTE_ENV = "PALINDROM_SPARK_REMOTE"  # runtime.server.REMOTE_ENV, named here so the CLI starts without pyspark
 TARGET_HELP = "Pipeline NAME in pipelines/, or PATH to a folder of DLT files."
@@ -159,6 +160,11 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--storage", type=Path, default=DEFAULT_STORAGE,
                        help="The server's catalog (Derby metastore) and logs (default: ./.pipelines).")
     serve.add_argument("--verbose", action="store_true", help="The JVM's own output on the terminal.")
+    daemon = sub.add_parser("daemon", help="The storage's local Spark server, kept warm between commands: "
+                                           "status or stop.")
+    daemon.add_argument("action", choices=["status", "stop"])
+    daemon.add_argument("--storage", type=Path, default=DEFAULT_STORAGE,
+                        help="The pipelines' storage folder (default: ./.pipelines).")
     return root
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from pyspark.sql import SparkSession
 from rich.console import Console
 
-from palindrom.runtime import history, lock, server, spec
+from palindrom.runtime import daemon_state, history, lock, server, spec
 
 
 class UserError(Exception):
@@ -80,10 +80,19 @@ def ensure_free(storage: Path) -> None:
 
 def start_server(args: argparse.Namespace) -> server.Server:
     """The local Spark server, with a spinner on a terminal while the JVM starts (20-30 s)."""
-    if server.current() is not None or not sys.stderr.isatty() or getattr(args, "quiet", False):
-        return server.start(args.storage, verbose=getattr(args, "verbose", False))
-    with Console(stderr=True).status("Starting the local Spark server (JVM)..."):
-        return server.start(args.storage, verbose=getattr(args, "verbose", False))
+    if server.current() is not None:
+        return server.start(args.storage)
+    quiet = getattr(args, "quiet", False)
+    if not sys.stderr.isatty() or quiet:
+        started = server.start(args.storage, verbose=getattr(args, "verbose", False))
+    else:
+        with Console(stderr=True).status("Starting the local Spark server (JVM)..."):
+            started = server.start(args.storage, verbose=getattr(args, "verbose", False))
+    if started.daemon and started.started_here and not quiet:
+        print(f"Started the local Spark server for {args.storage}; it stays up between commands and stops "
+              f"after {daemon_state.idle_seconds() / 60:g} min without one (pipelines daemon stop ends it now).",
+              file=sys.stderr)
+    return started
 
 
 @contextlib.contextmanager

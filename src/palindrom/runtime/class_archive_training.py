@@ -18,7 +18,7 @@ from filelock import FileLock
 from pyspark import SparkContext
 
 from palindrom import sparkext
-from palindrom.runtime import class_archive, java, jvm_watch, runner, server, spec
+from palindrom.runtime import class_archive, daemon_state, java, jvm_watch, runner, server, spec
 
 
 def build() -> Path:
@@ -117,7 +117,8 @@ def probe(timeout: float = 300) -> str:
     archive = class_archive.path_for(java.ensure())
     if not archive.is_file():
         return f"class archive probe: no archive at {archive}"
-    env = {**{k: v for k, v in os.environ.items() if k != server.REMOTE_ENV}, class_archive.SWITCH_ENV: "on"}
+    env = {**{k: v for k, v in os.environ.items() if k != server.REMOTE_ENV}, class_archive.SWITCH_ENV: "on",
+           daemon_state.SWITCH_ENV: "off"}  # each update in a JVM of its own, as the probe means
     times = []
     with tempfile.TemporaryDirectory(prefix="palindrom-class-archive-probe-") as scratch:
         command = [sys.executable, "-m", "palindrom.cli.main", "run", "starter", "--storage", scratch, "--quiet"]

@@ -16,6 +16,8 @@ import os
 import subprocess
 import sys
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from palindrom.logs import JsonLogger
@@ -24,6 +26,7 @@ EXIT_CODE = 70  # EX_SOFTWARE: an internal component failed
 # A JVM killed together with this process (a power cut, the fault suite's kills) is followed by this
 # process's own end within microseconds; only an exit that outlives the grace is reported.
 GRACE_SECONDS = 1.0
+POLL_SECONDS = 0.5  # how often a client checks that its daemon still runs
 _expected = threading.Event()
 
 
@@ -44,15 +47,44 @@ def watch(process: subprocess.Popen[bytes], logs: Path) -> None:
     threading.Thread(target=_wait, args=(process, logs), name="palindrom-jvm-watch", daemon=True).start()
 
 
+def watch_daemon(running: Callable[[], bool], pid: int, logs: Path) -> None:
+    """Watch the storage's server daemon (process ``pid``, not this process's child) while
+    ``running()`` says it still runs."""
+    _expected.clear()
+    atexit.register(expect_exit)
+
+    def wait() -> None:
+        while running():
+            time.sleep(POLL_SECONDS)
+        if not _expected.wait(GRACE_SECONDS):
+            _fail(*describe_daemon(pid, logs))
+
+    threading.Thread(target=wait, name="palindrom-daemon-watch", daemon=True).start()
+
+
 def _wait(process: subprocess.Popen[bytes], logs: Path) -> None:
     code = process.wait()
-    if _expected.wait(GRACE_SECONDS):
-        return
-    message, fields = describe(code, process.pid, logs)
+    if not _expected.wait(GRACE_SECONDS):
+        _fail(*describe(code, process.pid, logs))
+
+
+def _fail(message: str, fields: dict[str, object]) -> None:
     sys.stderr.write(f"\nerror: {message}\n")
     sys.stderr.flush()
     JsonLogger(os.environ.get("PALINDROM_ENVIRONMENT", "local")).error(message, **fields)
     os._exit(EXIT_CODE)
+
+
+def describe_daemon(pid: int, logs: Path, lines: int = 8) -> tuple[str, dict[str, object]]:
+    """What to tell the user about a server daemon that ended under a command."""
+    log = logs / "daemon.log"
+    tail = log.read_text(errors="replace").splitlines()[-lines:] if log.is_file() else []
+    message = (f"the local Spark server daemon (pid {pid}) ended while this command still needed it; its log: "
+               f"{log}, its JVM's: {logs / 'jvm.log'}. Nothing was lost: the next plain run starts a new one "
+               "and recovers the storage.")
+    if tail:
+        message += "\nlast lines of its log:\n  " + "\n  ".join(tail)
+    return message, {"pid": pid, "daemonLog": str(log), "jvmLog": str(logs / "jvm.log")}
 
 
 def describe(code: int, pid: int, logs: Path, lines: int = 8) -> tuple[str, dict[str, object]]:

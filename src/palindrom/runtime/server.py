@@ -7,10 +7,12 @@ pipeline's storage directory.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import socket
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +23,7 @@ from pyspark.sql import SparkSession as PySparkSession
 from pyspark.sql.connect.session import SparkSession
 
 from palindrom import sparkext
-from palindrom.runtime import class_archive, faults, java, jvm_watch
+from palindrom.runtime import class_archive, daemon_client, daemon_state, faults, java, jvm_watch
 
 REMOTE_ENV = "PALINDROM_SPARK_REMOTE"
 _LOG4J = """\
@@ -41,6 +43,7 @@ class Server:
     url: str
     event_log_dir: Path | None
     started_here: bool
+    daemon: bool = False  # the storage's server daemon (``daemon_state``), kept warm between commands
 
 
 _server: Server | None = None
@@ -171,6 +174,9 @@ def start(root: Path, verbose: bool = False, archive_out: Path | None = None, *,
     if remote:
         return attach(remote)
     root = root.resolve()
+    if daemon_state.enabled() and archive_out is None and master == LOCAL_MASTER and port is None:
+        return _through_daemon(root)
+    daemon_client.stop(root)  # a server of our own: the storage's Derby metastore admits one JVM
     faults.mark_driver()
     os.environ["PYSPARK_PYTHON"] = str(python_worker(root))
     os.environ.setdefault("PYARROW_IGNORE_TIMEZONE", "1")
@@ -193,6 +199,29 @@ def start(root: Path, verbose: bool = False, archive_out: Path | None = None, *,
     _server = Server(cast(PySparkSession, session), url, root / "spark-events", started_here=True)
     os.environ[REMOTE_ENV] = url
     return _server
+
+
+def _through_daemon(root: Path) -> Server:
+    """Attach to the storage's server daemon (``daemon_state``), started now if none runs."""
+    global _server
+    daemon = daemon_client.attach(root)
+    since = time.time()
+    os.environ.setdefault("PYARROW_IGNORE_TIMEZONE", "1")
+    url = f"{daemon.url}/;user_id={daemon_state.client_id()}"
+    attached = attach(url)
+    atexit.register(_release, attached.session)
+    daemon_client.wait_for_sweep(daemon.files, since)
+    jvm_watch.watch_daemon(lambda: daemon_state.alive(daemon.pid, daemon.start), daemon.pid, root / "logs")
+    _server = Server(attached.session, url, root / "spark-events", started_here=daemon.started_now, daemon=True)
+    os.environ[REMOTE_ENV] = url
+    return _server
+
+
+def _release(session: PySparkSession) -> None:
+    """Close this command's session on the daemon as the command ends (a killed command's session
+    is closed by the daemon's sweep instead)."""
+    with contextlib.suppress(Exception):
+        session.stop()
 
 
 def attach(url: str) -> Server:

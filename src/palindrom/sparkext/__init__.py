@@ -2,8 +2,9 @@
 
 The local Spark Connect server loads it (``server_conf``) for what the runtime cannot do from the
 client: relations the Connect planner would analyse too early (``Deferred.scala``), a table
-format several streaming flows can append to (``PipelineTables.scala``), and the Python worker
-daemons of closed sessions stopped (``PythonWorkerReaper.scala``).
+format several streaming flows can append to (``PipelineTables.scala``), the Python worker
+daemons of closed sessions stopped (``PythonWorkerReaper.scala``), and the sessions of clients that
+are gone stopped with their updates (``SessionControl.scala``, for the local daemon).
 
 pyspark ships the Scala compiler with its jars (for the Spark shell), so the jar is built with the
 same JRE that runs Spark, against exactly the Spark version installed: no JDK, sbt or Maven. The
@@ -29,6 +30,8 @@ RELATION_PLUGIN_CLASS = "org.apache.spark.sql.connect.palindrom.DeferredRelation
 # Stops the Python worker daemons of closed Connect sessions (PythonWorkerReaper.scala).
 REAPER_CLASS = "org.apache.spark.sql.connect.palindrom.PythonWorkerReaper"
 # Pipeline tables: Parquet, with a streaming sink several flows can append through (PipelineTables.scala).
+# Lists open Connect sessions and stops one with its pipeline updates (SessionControl.scala).
+SESSION_CONTROL_CLASS = "org.apache.spark.sql.connect.palindrom.SessionControl"
 TABLE_FORMAT = "org.apache.spark.sql.connect.palindrom.PipelineTableFormat"
 JAR_NAME = "palindrom-sparkext.jar"
 

@@ -1,7 +1,8 @@
 """The pytest plugin (entry point ``pytest11``): fixtures ``pipeline`` and ``palindrom_spark_server``.
 
-One Spark Connect server per pytest process (each pytest-xdist worker has its own), started on first
-use, or the one ``PALINDROM_SPARK_REMOTE`` names; each ``pipeline(...)`` gets its own storage folder
+One Spark Connect server, started on first use: the local server daemon kept warm between pytest runs
+(``runtime/daemon_state.py``; pytest-xdist workers share it), or the one ``PALINDROM_SPARK_REMOTE``
+names; each ``pipeline(...)`` gets its own storage folder
 and database, dropped after the test.
 """
 
@@ -13,7 +14,7 @@ from typing import Protocol
 
 import pytest
 
-from palindrom.runtime import server
+from palindrom.runtime import daemon_state, server
 from palindrom.testing.harness import Pipeline
 
 
@@ -23,8 +24,12 @@ class PipelineFactory(Protocol):
 
 
 @pytest.fixture(scope="session")
-def palindrom_spark_server(tmp_path_factory: pytest.TempPathFactory) -> server.Server:
-    """The process's Spark Connect server (shared with any other fixture that starts it)."""
+def palindrom_spark_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> server.Server:
+    """The process's Spark Connect server (shared with any other fixture that starts it): the local
+    server daemon of ``<rootdir>/.pipelines/pytest-server``, kept warm between pytest runs and shared
+    by pytest-xdist workers, or with ``PALINDROM_DAEMON=off`` a server of this process's own."""
+    if daemon_state.enabled():
+        return server.start(request.config.rootpath / ".pipelines" / "pytest-server")
     return server.start(tmp_path_factory.mktemp("palindrom-spark"))
 
 
