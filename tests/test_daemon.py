@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -168,6 +169,27 @@ def test_a_killed_commands_update_is_stopped_in_the_daemon_and_the_next_run_reco
     ids = fh.table_rows(storage, "t_daemon_slow", "bronze", "id")
     assert ids == [(i,) for i in range(files * rows)]  # every row once: none lost, none twice
     assert fh.read_table(storage, "t_daemon_slow", "total") == [{"n": files * rows, "ids": files * rows}]
+
+    # Ctrl-C: the command ends at once (closing its session would wait for the update), and the
+    # daemon stops the update it leaves behind
+    for f in range(files, files + 10):
+        (tmp_path / "landing" / f"part{f:02d}.json").write_text(
+            "".join(json.dumps({"id": f * rows + i}) + "\n" for i in range(rows)))
+    flag.touch()
+    before = _lines(marker)
+    client = subprocess.Popen([sys.executable, "-m", "palindrom.cli.main", "run", str(folder), "--storage",
+                               str(storage), "--quiet"], cwd=REPO, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    _wait_for(lambda: _lines(marker) >= before + rows, 120, "the next update processed a file")
+    client.send_signal(signal.SIGINT)
+    _, err = client.communicate(timeout=20)
+    assert client.returncode == 130, err[-2000:]
+    _wait_for(lambda: log.read_text().count("stopped an update of a command that is gone") == 2, 30,
+              "the daemon stopped the interrupted command's update")
+    time.sleep(1.0)
+    settled = _lines(marker)
+    time.sleep(4.0)
+    assert _lines(marker) == settled < before + 10 * rows
 
     stopped = _pipelines("daemon", "stop", "--storage", storage, env=env)
     assert stopped.returncode == 0 and "Stopped the local Spark server" in stopped.stdout

@@ -168,6 +168,16 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
+def _end_if_abandoned(code: int) -> None:
+    """Exit now when an interrupted update was left to the server daemon (``server.update_session``):
+    closing its session's channel at exit would wait for that update; the daemon stops it."""
+    server = sys.modules.get("palindrom.runtime.server")  # loaded only if a server was used
+    if server is not None and server.abandoned():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -190,6 +200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return command(args)
     except KeyboardInterrupt:
         print("Interrupted.", file=sys.stderr)
+        _end_if_abandoned(130)
         return 130
     except Exception as exc:  # no Python traceback for what the user can fix; --verbose shows it
         from palindrom.cli.errors import explain

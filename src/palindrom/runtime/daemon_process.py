@@ -101,8 +101,8 @@ def _stop_gone_clients(control: object, log: JsonLogger) -> None:
         if daemon_state.gone_client(user):
             stopped = int(control.stop(user, session))  # type: ignore[attr-defined]
             if stopped > 0:
-                log.warning("stopped an update of a command that is gone (killed?): its session, pipeline "
-                            "updates and streaming queries", client=user, session=session, stopped=stopped)
+                log.warning("stopped an update of a command that is gone (killed or interrupted): its session, "
+                            "pipeline updates and streaming queries", client=user, session=session, stopped=stopped)
 
 
 def _write_token(path: Path, token: str) -> None:

@@ -12,6 +12,7 @@ import contextlib
 import os
 import socket
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -47,6 +48,7 @@ class Server:
 
 
 _server: Server | None = None
+_abandoned = threading.Event()  # an update was interrupted: its session is left to the daemon's sweep
 
 
 @contextlib.contextmanager
@@ -54,16 +56,25 @@ def update_session(server: Server) -> Iterator[PySparkSession]:
     """A Spark session of its own for one update, as each Databricks update has: what pipeline
     code does to its session at load time (temporary views, UDFs, ``spark.conf.set``) and the
     tables it has resolved stay with that update. The session is the active one meanwhile, so
-    ``SparkSession.builder.getOrCreate()`` in pipeline code returns it; it is released after."""
+    ``SparkSession.builder.getOrCreate()`` in pipeline code returns it; it is released after.
+
+    Interrupted (Ctrl-C) on the server daemon, the session is left open: closing it would wait for
+    the update to finish. The command ends, and the daemon stops the update of a command that is
+    gone (``daemon_process``)."""
     session = SparkSession.builder.remote(server.url).create()
     holder = SparkSession._active_session
     previous = getattr(holder, "session", None)
     holder.session = session
     try:
         yield cast(PySparkSession, session)
+    except KeyboardInterrupt:
+        if server.daemon:
+            _abandoned.set()
+        raise
     finally:
         holder.session = previous
-        session.stop()
+        if not _abandoned.is_set():
+            session.stop()
 
 
 def free_port() -> int:
@@ -162,7 +173,9 @@ def start(root: Path, verbose: bool = False, archive_out: Path | None = None, *,
           master: str = LOCAL_MASTER, port: int | None = None) -> Server:
     """Start (once per process) a Spark Connect server keeping its metastore under ``root``.
 
-    The JVM's own stderr goes to ``<root>/logs/jvm.log`` unless ``verbose``. Its classes are mapped
+    The JVM's own stderr goes to ``<root>/logs/jvm.log`` unless ``verbose``. Unless
+    ``PALINDROM_DAEMON=off`` or ``verbose``, a local server is the storage's daemon (``daemon_state``).
+    Its classes are mapped
     from the machine's class archive when there is one (``class_archive``); ``archive_out``: write
     one there instead, when the JVM exits. ``master``: where its executors run: two threads of this
     JVM by default, or a cluster (``spark://HOST:PORT`` for a standalone master; ``pipelines serve``).
@@ -174,7 +187,7 @@ def start(root: Path, verbose: bool = False, archive_out: Path | None = None, *,
     if remote:
         return attach(remote)
     root = root.resolve()
-    if daemon_state.enabled() and archive_out is None and master == LOCAL_MASTER and port is None:
+    if daemon_state.enabled() and not verbose and archive_out is None and master == LOCAL_MASTER and port is None:
         return _through_daemon(root)
     daemon_client.stop(root)  # a server of our own: the storage's Derby metastore admits one JVM
     faults.mark_driver()
@@ -217,11 +230,17 @@ def _through_daemon(root: Path) -> Server:
     return _server
 
 
+def abandoned() -> bool:
+    """An interrupted update's session was left open for the daemon to stop."""
+    return _abandoned.is_set()
+
+
 def _release(session: PySparkSession) -> None:
-    """Close this command's session on the daemon as the command ends (a killed command's session
-    is closed by the daemon's sweep instead)."""
-    with contextlib.suppress(Exception):
-        session.stop()
+    """Close this command's session on the daemon as the command ends (a killed or interrupted
+    command's sessions are closed by the daemon's sweep instead)."""
+    if not _abandoned.is_set():
+        with contextlib.suppress(Exception):
+            session.stop()
 
 
 def attach(url: str) -> Server:
