@@ -50,10 +50,12 @@ def test_closed_sessions_python_daemons_stop_and_open_ones_stay(spark_server: se
     if not spark_server.started_here or SparkContext._gateway is None:
         pytest.skip("the suite attached to a server another process started")
     jvm = SparkContext._gateway.proc.pid  # type: ignore[attr-defined]
+    earlier = _daemons(jvm)  # other sessions' (earlier tests'), which may close meanwhile
     kept = SparkSession.builder.remote(spark_server.url).create()
     assert _use_python(kept) == [1, 2, 3, 4]
     before = _daemons(jvm)
-    kept_ids = {a for a in before.values() if a}
+    kept_ids = {a for pid, a in before.items() if a and pid not in earlier}
+    assert kept_ids, "the kept session's Python UDF started no daemon of its own"
     for _ in range(3):
         session = SparkSession.builder.remote(spark_server.url).create()
         assert _use_python(session) == [1, 2, 3, 4]
