@@ -9,7 +9,6 @@ off, tests/conftest.py) and a daemon JVM of its own; expected tables come from p
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -20,14 +19,14 @@ from typing import Any
 import pytest
 from faults import fault_helpers as fh
 
-from palindrom.runtime import daemon_state, faults, jvm_watch, server
+from palindrom.runtime import daemon_state, jvm_watch
+from palindrom.runtime.connect_token import TOKEN_ENV
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in (server.REMOTE_ENV, faults.POINT_ENV, faults.DRIVER_ENV,
-                                                           "SPARK_CONNECT_AUTHENTICATE_TOKEN")}
+    env = {k: v for k, v in fh.child_env().items() if k != TOKEN_ENV}  # the daemon makes its own
     return {**env, daemon_state.SWITCH_ENV: "on", **extra}
 
 

@@ -58,10 +58,16 @@ def pipeline(tmp: Path, database: str) -> Path:
     return folder
 
 
+def child_env() -> dict[str, str]:
+    """This environment for a ``pipelines`` process with a server of its own: no suite server to
+    attach to, no crash point, no driver pid of this process."""
+    return {k: v for k, v in os.environ.items() if k not in (server.REMOTE_ENV, faults.POINT_ENV, faults.DRIVER_ENV)}
+
+
 def run(folder: Path, storage: Path, point: str | None = None, *, timeout: float = 900,
         extra_env: dict[str, str] | None = None, prefix: list[str] | None = None) -> subprocess.CompletedProcess[str]:
     """``pipelines run`` in a process of its own, with its own Spark server (not the suite's)."""
-    env = {k: v for k, v in os.environ.items() if k not in (server.REMOTE_ENV, faults.POINT_ENV, faults.DRIVER_ENV)}
+    env = child_env()
     if point is not None:
         env[faults.POINT_ENV] = point
     env.update(extra_env or {})
@@ -72,7 +78,7 @@ def run(folder: Path, storage: Path, point: str | None = None, *, timeout: float
 
 def command(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     """Another ``pipelines`` command in a process of its own (a Spark server of its own when it needs one)."""
-    env = {k: v for k, v in os.environ.items() if k not in (server.REMOTE_ENV, faults.POINT_ENV, faults.DRIVER_ENV)}
+    env = child_env()
     return subprocess.run([sys.executable, "-m", "palindrom.cli.main", *args], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=timeout, check=False)
 

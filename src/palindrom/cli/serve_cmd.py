@@ -21,8 +21,8 @@ import threading
 from pathlib import Path
 
 from palindrom.runtime import lock, server
-
-TOKEN_ENV = "SPARK_CONNECT_AUTHENTICATE_TOKEN"  # noqa: S105  # the variable's name, not a token
+from palindrom.runtime.connect_token import TOKEN_ENV
+from palindrom.runtime.connect_token import write as write_token
 
 
 def serve(args: argparse.Namespace) -> int:
@@ -49,9 +49,6 @@ def _token(storage: Path) -> str:
         return f" and the same {TOKEN_ENV}"
     path = storage / "connect-token"
     token = secrets.token_urlsafe(32)
-    path.unlink(missing_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(token)
+    write_token(path, token)
     os.environ[TOKEN_ENV] = token
     return f" and {TOKEN_ENV}=$(cat {path})"

@@ -20,11 +20,11 @@ from typing import IO, Any
 
 from filelock import FileLock
 
-from palindrom.runtime import daemon_state
+from palindrom.runtime import daemon_state, jvm_watch
+from palindrom.runtime.connect_token import TOKEN_ENV
 
 START_TIMEOUT_SECONDS = 300.0
 STOP_TIMEOUT_SECONDS = 90.0
-TOKEN_ENV = "SPARK_CONNECT_AUTHENTICATE_TOKEN"  # noqa: S105  # the variable's name, not a token
 _held: list[IO[str]] = []  # users.lock, held shared until the process ends
 
 
@@ -123,8 +123,5 @@ def _spawn(files: daemon_state.Paths) -> dict[str, Any]:
                       f"its log: {files.log}\n{_tail(files.log)}")
 
 
-def _tail(path: Path, lines: int = 8) -> str:
-    try:
-        return "\n".join("  " + line for line in path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
+def _tail(path: Path) -> str:
+    return "\n".join("  " + line for line in jvm_watch.last_lines(path))

@@ -30,11 +30,10 @@ from pathlib import Path
 from pyspark import SparkContext
 
 from palindrom.logs import JsonLogger
-from palindrom.runtime import daemon_state, jvm_watch, server
+from palindrom.runtime import connect_token, daemon_state, jvm_watch, server
 from palindrom.sparkext import SESSION_CONTROL_CLASS
 
 SWEEP_SECONDS = 0.25
-TOKEN_ENV = "SPARK_CONNECT_AUTHENTICATE_TOKEN"  # noqa: S105  # the variable's name, not a token
 
 
 def main(argv: list[str]) -> int:
@@ -46,7 +45,7 @@ def main(argv: list[str]) -> int:
     jvm = SparkContext._jvm
     if gateway is None or jvm is None:
         raise RuntimeError("the Spark server started without a JVM gateway")
-    _write_token(files.token, os.environ[TOKEN_ENV])
+    connect_token.write(files.token, os.environ[connect_token.TOKEN_ENV])
     me = os.getpid()
     daemon_state.write(files, {"pid": me, "start": daemon_state.process_start(me), "url": started.url,
                                "jvmPid": gateway.proc.pid, "idleSeconds": idle,
@@ -104,12 +103,6 @@ def _stop_gone_clients(control: object, log: JsonLogger) -> None:
                 log.warning("stopped an update of a command that is gone (killed or interrupted): its session, "
                             "pipeline updates and streaming queries", client=user, session=session, stopped=stopped)
 
-
-def _write_token(path: Path, token: str) -> None:
-    path.unlink(missing_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(token)
 
 
 if __name__ == "__main__":

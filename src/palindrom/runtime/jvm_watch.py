@@ -42,16 +42,14 @@ def crash_report_option(logs: Path) -> str:
 
 def watch(process: subprocess.Popen[bytes], logs: Path) -> None:
     """Watch the server JVM ``process`` (this process's child) from a daemon thread."""
-    _expected.clear()
-    atexit.register(expect_exit)  # registered after pyspark's hooks, so it runs before them
+    _arm()
     threading.Thread(target=_wait, args=(process, logs), name="palindrom-jvm-watch", daemon=True).start()
 
 
 def watch_daemon(running: Callable[[], bool], pid: int, logs: Path) -> None:
     """Watch the storage's server daemon (process ``pid``, not this process's child) while
     ``running()`` says it still runs."""
-    _expected.clear()
-    atexit.register(expect_exit)
+    _arm()
 
     def wait() -> None:
         while running():
@@ -60,6 +58,19 @@ def watch_daemon(running: Callable[[], bool], pid: int, logs: Path) -> None:
             _fail(*describe_daemon(pid, logs))
 
     threading.Thread(target=wait, name="palindrom-daemon-watch", daemon=True).start()
+
+
+def _arm() -> None:
+    _expected.clear()
+    atexit.register(expect_exit)  # registered after pyspark's hooks, so it runs before them
+
+
+def last_lines(log: Path, lines: int = 8) -> list[str]:
+    """The last ``lines`` lines of a log file; none when it cannot be read."""
+    try:
+        return log.read_text(errors="replace").splitlines()[-lines:]
+    except OSError:
+        return []
 
 
 def _wait(process: subprocess.Popen[bytes], logs: Path) -> None:
@@ -78,7 +89,7 @@ def _fail(message: str, fields: dict[str, object]) -> None:
 def describe_daemon(pid: int, logs: Path, lines: int = 8) -> tuple[str, dict[str, object]]:
     """What to tell the user about a server daemon that ended under a command."""
     log = logs / "daemon.log"
-    tail = log.read_text(errors="replace").splitlines()[-lines:] if log.is_file() else []
+    tail = last_lines(log, lines)
     message = (f"the local Spark server daemon (pid {pid}) ended while this command still needed it; its log: "
                f"{log}, its JVM's: {logs / 'jvm.log'}. Nothing was lost: the next plain run starts a new one "
                "and recovers the storage.")
@@ -91,7 +102,7 @@ def describe(code: int, pid: int, logs: Path, lines: int = 8) -> tuple[str, dict
     """What to tell the user about a JVM that ended with ``code``: the message and its log fields."""
     how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
     log = logs / "jvm.log"
-    tail = log.read_text(errors="replace").splitlines()[-lines:] if log.is_file() else []
+    tail = last_lines(log, lines)
     report = logs / f"hs_err_pid{pid}.log"
     where = f"its crash report: {report}; " if report.is_file() else ""
     message = (f"the local Spark server (JVM, pid {pid}) {how} while this command still needed it; "

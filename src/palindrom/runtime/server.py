@@ -221,11 +221,11 @@ def _through_daemon(root: Path) -> Server:
     since = time.time()
     os.environ.setdefault("PYARROW_IGNORE_TIMEZONE", "1")
     url = f"{daemon.url}/;user_id={daemon_state.client_id()}"
-    attached = attach(url)
+    attached = attach(url, root / "spark-events")
     atexit.register(_release, attached.session)
     daemon_client.wait_for_sweep(daemon.files, since)
     jvm_watch.watch_daemon(lambda: daemon_state.alive(daemon.pid, daemon.start), daemon.pid, root / "logs")
-    _server = Server(attached.session, url, root / "spark-events", started_here=daemon.started_now, daemon=True)
+    _server = Server(attached.session, url, attached.event_log_dir, started_here=daemon.started_now, daemon=True)
     os.environ[REMOTE_ENV] = url
     return _server
 
@@ -243,17 +243,19 @@ def _release(session: PySparkSession) -> None:
             session.stop()
 
 
-def attach(url: str) -> Server:
-    """Use a Spark Connect server that is already running (e.g. the test suite's)."""
+def attach(url: str, event_log_dir: Path | None = None) -> Server:
+    """Use a Spark Connect server that is already running (e.g. the test suite's); its Spark event
+    log folder is asked of it unless given."""
     global _server
     # pyspark.sql.functions & co. build Connect columns only when this is set.
     os.environ["SPARK_CONNECT_MODE_ENABLED"] = "1"
     session = SparkSession.builder.remote(url).getOrCreate()
-    try:
-        event_dir: Path | None = Path(str(session.conf.get("spark.eventLog.dir")).removeprefix("file:"))
-    except Exception:  # the server may not log events; row counts then come from tables only
-        event_dir = None
-    _server = Server(cast(PySparkSession, session), url, event_dir, started_here=False)
+    if event_log_dir is None:
+        try:
+            event_log_dir = Path(str(session.conf.get("spark.eventLog.dir")).removeprefix("file:"))
+        except Exception:  # the server may not log events; row counts then come from tables only
+            event_log_dir = None
+    _server = Server(cast(PySparkSession, session), url, event_log_dir, started_here=False)
     return _server
 
 

@@ -92,11 +92,12 @@ class SharedTableSink(
   private def log(path: Path) =
     new FileStreamSinkLog(FileStreamSinkLog.VERSION, session, new Path(path, FileStreamSink.metadataDir).toString, None)
 
+  private lazy val writerLog = log(writerPath) // read here; writerSink writes the same folder
+
   /** A writer whose log begins after batch 0 (a checkpoint written under another writer id before,
    * see writerId) gets empty entries for the batches before: its log compacts every tenth batch
    * from all earlier entries, and failed on the first missing one (BATCH_METADATA_NOT_FOUND). */
   private def fillFrom(batchId: Long): Unit = {
-    val writerLog = log(writerPath)
     val first = writerLog.getLatestBatchId().map(_ + 1).getOrElse(0L)
     (first until batchId).foreach(id => writerLog.add(id, Array.empty))
   }
@@ -104,7 +105,7 @@ class SharedTableSink(
   override def addBatch(batchId: Long, data: DataFrame): Unit = {
     fillFrom(batchId)
     writerSink.addBatch(batchId, data) // skips a batch this writer has committed before
-    val files = log(writerPath).get(batchId).getOrElse(Array.empty)
+    val files = writerLog.get(batchId).getOrElse(Array.empty)
     if (files.nonEmpty) {
       SharedTableSink.withTableLock(table) {
         val fs = table.getFileSystem(session.sessionState.newHadoopConf())
