@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 from fastavro.read import SchemaResolutionError
 
 from palindrom.autoloader.options import CloudFilesOptions
-from palindrom.avro import resolution, values
+from palindrom.avro import container, values
 
 
 @dataclass(frozen=True)
@@ -163,60 +163,48 @@ def _parquet(path: Path, options: CloudFilesOptions, columns: list[str] | None) 
 
 
 def _avro(path: Path, options: CloudFilesOptions, columns: list[str] | None) -> Iterator[Record]:
-    """Records of an Avro container file, resolved onto ``avroSchema`` when one is given. Records
-    are read one by one inside each block: a record that cannot be decoded (invalid UTF-8 in a
-    string) is rescued alone with its bytes, its neighbours are read; a damaged block ends the file
-    with one error record (what follows cannot be delimited)."""
-    reader_json = values.as_spark_reads(json.loads(options.avro_schema)) if options.avro_schema else None
+    """Records of an Avro container file, resolved onto ``avroSchema`` when one is given, through the
+    one record loop of ``avro/container.py``. A record that cannot be decoded (invalid UTF-8 in a
+    string, a value the reader schema cannot resolve) is rescued alone with its bytes and its
+    neighbours are read; a damaged block is rescued as one record and reading resumes at the next
+    block. Writer fields ``avroSchema`` lacks are returned too, so they are rescued, not dropped."""
+    try:
+        data = path.read_bytes()
+        head = container.header(data)
+        reader_json = values.as_spark_reads(json.loads(options.avro_schema)) if options.avro_schema else None
+        read = container.reading(head.schema, reader_json)
+    except Exception as exc:  # not a container, a damaged header, a schema fastavro refuses
+        yield Record(None, 0, f"corrupt Avro file: {type(exc).__name__}: {exc}")
+        return
+    known = {f["name"] for f in reader_json.get("fields", [])} if isinstance(reader_json, dict) else None
+    extra = ([f["name"] for f in head.schema.get("fields", []) if f["name"] not in known]
+             if known is not None and isinstance(head.schema, dict) else [])
     index = 0
-    try:
-        with path.open("rb") as handle:
-            blocks = fastavro.block_reader(handle)
-            writer_json = values.as_spark_reads(blocks.writer_schema)
-            writer = fastavro.parse_schema(writer_json)
-            reader = fastavro.parse_schema(reader_json) if reader_json else None
-            convert = values.converter(reader_json or writer_json) or values.identity
-            payload = resolution.compiled(writer_json, reader_json, convert) if reader_json else None
-            if payload is not None:  # the resolution compiled once: each record read with the writer alone
-                reader, convert = None, payload
-            for block in blocks:
-                raw: Any = block  # fastavro's stubs omit Block.bytes_ (the decompressed records)
-                data = raw.bytes_.getvalue()
-                buffer = io.BytesIO(data)
-                for _ in range(block.num_records):
-                    start = buffer.tell()
-                    try:
-                        row = fastavro.schemaless_reader(buffer, writer, reader)
-                    except SchemaResolutionError:
-                        raise
-                    except Exception as exc:  # invalid UTF-8, or damaged bytes (then the rest is lost to it)
-                        end = _record_end(data, start, writer)
-                        if end is None:
-                            raise
-                        yield Record(None, index, f"record {index} cannot be decoded ({type(exc).__name__}: "
-                                                  f"{exc}); its bytes are kept escaped",
-                                     data[start:end].decode("utf-8", errors="backslashreplace"))
-                        buffer.seek(end)
-                        index += 1
-                        continue
-                    yield Record(convert(row) if isinstance(row, dict) else {"value": row}, index)
-                    index += 1
-    except SchemaResolutionError as exc:
-        yield Record(None, index, f"the file's writer schema cannot be resolved onto avroSchema: {exc}")
-    except Exception as exc:  # fastavro raises ValueError, EOFError, StopIteration variants...
-        yield Record(None, index, f"corrupt Avro file: {type(exc).__name__}: {exc}")
+    for block in container.blocks(data, head):
+        if block.data is None:
+            yield Record(None, index, f"corrupt Avro file: {block.error}", _escaped(data[block.start: block.end]))
+        else:
+            for decoded in container.records(block, read, index, extra):
+                yield _avro_record(decoded)
+        index += block.count or 0
 
 
-def _record_end(data: bytes, start: int, writer: Any) -> int | None:
-    """Where the record at ``start`` ends by its writer schema, strings not decoded strictly (only
-    measured); None when even that fails."""
-    buffer = io.BytesIO(data)
-    buffer.seek(start)
-    try:
-        fastavro.schemaless_reader(buffer, writer, None, handle_unicode_errors="ignore")
-    except Exception:  # damaged lengths: EOFError, ValueError, IndexError...
-        return None
-    return buffer.tell()
+def _avro_record(decoded: container.Decoded) -> Record:
+    if not decoded.failed:
+        payload = decoded.payload if isinstance(decoded.payload, dict) else {"value": decoded.payload}
+        return Record({**payload, **(decoded.unknown or {})}, decoded.position)
+    error = decoded.error
+    if isinstance(error, SchemaResolutionError):
+        reason = f"the file's writer schema cannot be resolved onto avroSchema: {error}"
+    else:
+        reason = f"cannot be decoded ({type(error).__name__}: {error})"
+    held = "its bytes are kept escaped" if decoded.delimited else \
+        f"the rest of its block ({decoded.records} records) is kept escaped"
+    return Record(None, decoded.position, f"record {decoded.position} {reason}; {held}", _escaped(decoded.raw or b""))
+
+
+def _escaped(raw: bytes) -> str:
+    return raw.decode("utf-8", errors="backslashreplace")
 
 
 def file_schema(path: Path, options: CloudFilesOptions) -> Any:

@@ -23,15 +23,11 @@ than this pipeline's reader) go to ``rescued_data`` as JSON, as Auto Loader resc
 
 from __future__ import annotations
 
-import io
 import json
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import fastavro
-import fastavro.read
 import fastavro.schema
 import pyarrow as pa
 from fastavro.schema import to_parsing_canonical_form
@@ -40,9 +36,9 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from palindrom.arrow import build
+from palindrom.avro.container import ContainerError, Decoded, blocks, header, records
 from palindrom.ingest.decoders import RegistryDecoder
 
-MAGIC = b"Obj\x01"
 PAYLOAD = "payload"
 POSITION = "record_position"   # 0-based index of the record in its file
 RECORDS = "records"            # how many records the row stands for (1, or a damaged part's count)
@@ -52,116 +48,6 @@ RESCUED = "rescued_data"
 RAW = "raw_value"
 ERROR = "decode_error"
 BATCH_ROWS = 4096
-
-
-class ContainerError(ValueError):
-    """The bytes are not (or no longer) a readable Avro container."""
-
-
-class _Reader:
-    """Avro's zig-zag varints and length-prefixed bytes over a buffer, with positions."""
-
-    def __init__(self, data: bytes, position: int = 0) -> None:
-        self.data, self.position = data, position
-
-    def long(self) -> int:
-        shift, result = 0, 0
-        while True:
-            if self.position >= len(self.data):
-                raise ContainerError("unexpected end of file in a block header")
-            byte = self.data[self.position]
-            self.position += 1
-            result |= (byte & 0x7F) << shift
-            if not byte & 0x80:
-                return (result >> 1) ^ -(result & 1)
-            shift += 7
-            if shift > 63:
-                raise ContainerError("malformed varint")
-
-    def take(self, size: int) -> bytes:
-        if size < 0 or self.position + size > len(self.data):
-            raise ContainerError(f"needs {size} bytes at offset {self.position}, the file ends at {len(self.data)}")
-        chunk = self.data[self.position: self.position + size]
-        self.position += size
-        return chunk
-
-
-@dataclass(frozen=True)
-class Header:
-    schema: dict[str, Any]
-    codec: str
-    sync: bytes
-    end: int  # offset of the first block
-
-
-def header(data: bytes) -> Header:
-    if not data.startswith(MAGIC):
-        raise ContainerError("not an Avro container file (no 'Obj\\x01' magic)")
-    reader = _Reader(data, len(MAGIC))
-    meta: dict[str, bytes] = {}
-    while True:
-        count = reader.long()
-        if count == 0:
-            break
-        if count < 0:
-            reader.long()  # block size in bytes, not needed
-            count = -count
-        for _ in range(count):
-            key = reader.take(reader.long()).decode()
-            meta[key] = reader.take(reader.long())
-    sync = reader.take(16)
-    if "avro.schema" not in meta:
-        raise ContainerError("the header has no avro.schema")
-    return Header(json.loads(meta["avro.schema"]), meta.get("avro.codec", b"null").decode(), sync, reader.position)
-
-
-@dataclass(frozen=True)
-class Block:
-    start: int
-    count: int | None
-    data: bytes | None      # decompressed records, None when damaged
-    end: int                # offset after the block (after its sync marker, or where reading resumes)
-    error: str | None = None
-
-
-def blocks(data: bytes, head: Header) -> Iterator[Block]:
-    """The file's blocks; a damaged one is reported and reading resumes after the next sync marker."""
-    position = head.end
-    while position < len(data):
-        reader, count = _Reader(data, position), None
-        try:
-            count = reader.long()
-            body = reader.take(reader.long())
-            if reader.take(16) != head.sync:
-                raise ContainerError("sync marker missing after the block")
-            yield Block(position, count, _decompress(body, head.codec), reader.position)
-            position = reader.position
-        except (ContainerError, zlib.error) as exc:
-            resume = data.find(head.sync, position + 1)
-            end = len(data) if resume < 0 else resume + 16
-            yield Block(position, count, None, end, f"damaged or truncated block at byte {position}: {exc}")
-            position = end
-
-
-def _decompress(body: bytes, codec: str) -> bytes:
-    if codec == "null":
-        return body
-    if codec == "deflate":
-        return zlib.decompress(body, -15)
-    raise ContainerError(f"codec '{codec}' is not supported; producers write null or deflate")
-
-
-def _record_end(data: bytes, start: int, writer: Any) -> int | None:
-    """Where the record starting at ``start`` ends, read with its writer schema alone and string
-    bytes not decoded strictly (the bytes are only measured, never kept), or None when even that
-    fails (the record is cut short or its lengths are damaged)."""
-    buffer = io.BytesIO(data)
-    buffer.seek(start)
-    try:
-        fastavro.schemaless_reader(buffer, writer, None, handle_unicode_errors="ignore")
-    except Exception:  # fastavro raises EOFError, ValueError, IndexError... for damaged bytes
-        return None
-    return buffer.tell()
 
 
 def canonical(schema: Any) -> str:
@@ -220,44 +106,19 @@ class ContainerDecoder(RegistryDecoder):
             if block.data is None:
                 yield {**ids, RAW: data[block.start: block.end], RECORDS: block.count, POSITION: index,
                        ERROR: block.error}
-                index += block.count or 0
-                continue
-            yield from self._records(block, reading, extra, ids, index)
+            else:
+                yield from (self._row(decoded, ids) for decoded in records(block, reading, index, extra))
             index += block.count or 0
 
-    def _records(self, block: Block, reading: tuple[Any, Any, Any], extra: list[str], ids: dict[str, Any],
-                 first: int) -> Iterator[dict[str, Any]]:
-        """``reading``: (parsed writer, reader fastavro resolves onto or None, value -> payload row)."""
-        writer, reader, to_payload = reading
-        data = block.data or b""
-        buffer, count = io.BytesIO(data), block.count or 0
-        for k in range(count):
-            start = buffer.tell()
-            try:
-                unknown: dict[str, Any] = {}
-                if extra and reader is not None:   # resolved by fastavro: the writer's values read first
-                    full: Any = fastavro.schemaless_reader(buffer, writer, None)
-                    unknown = {n: full[n] for n in extra if full.get(n) is not None}
-                    buffer.seek(start)
-                datum: Any = fastavro.schemaless_reader(buffer, writer, reader)
-                if extra and reader is None:        # read with the writer alone: its values are at hand
-                    unknown = {n: datum[n] for n in extra if datum.get(n) is not None}
-                payload = to_payload(datum)
-            except Exception as exc:  # invalid UTF-8, resolution errors, truncated or corrupt records
-                end = _record_end(data, start, writer)
-                if end is None:  # the record's own bytes cannot be delimited: the rest of the block
-                    yield {**ids, RAW: data[start:], RECORDS: count - k, POSITION: first + k,
-                           ERROR: f"record {first + k} cannot be decoded onto the reader schema "
-                                  f"({type(exc).__name__}: {exc}); the rest of its block is kept here"}
-                    return
-                # Only this record: its bytes end where the writer schema says, the block reads on.
-                yield {**ids, RAW: data[start:end], RECORDS: 1, POSITION: first + k,
-                       ERROR: f"record {first + k} cannot be decoded onto the reader schema "
-                              f"({type(exc).__name__}: {exc}); its bytes are kept here"}
-                buffer.seek(end)
-                continue
-            yield {**ids, PAYLOAD: payload, RECORDS: 1, POSITION: first + k,
-                   RESCUED: build.to_json(unknown) if unknown else None}
+    @staticmethod
+    def _row(decoded: Decoded, ids: dict[str, Any]) -> dict[str, Any]:
+        if not decoded.failed:
+            return {**ids, PAYLOAD: decoded.payload, RECORDS: 1, POSITION: decoded.position,
+                    RESCUED: build.to_json(decoded.unknown) if decoded.unknown else None}
+        kept = "its bytes are kept here" if decoded.delimited else "the rest of its block is kept here"
+        return {**ids, RAW: decoded.raw, RECORDS: decoded.records, POSITION: decoded.position,
+                ERROR: f"record {decoded.position} cannot be decoded onto the reader schema "
+                       f"({type(decoded.error).__name__}: {decoded.error}); {kept}"}
 
     @staticmethod
     def _misfit(columns: dict[str, list[Any]], row: int, reason: str) -> None:

@@ -15,7 +15,7 @@ import pyarrow as pa
 from pyspark.sql import DataFrame
 from pyspark.sql import types as T
 
-from palindrom.avro import resolution, spark_types, values
+from palindrom.avro import container, spark_types, values
 from palindrom.registry.client import ArtifactVersion
 
 REFRESH_SECONDS = 60.0  # a writer not among the known versions re-reads the version list at most this often
@@ -89,20 +89,14 @@ class RegistryDecoder:
             cache["versions"], cache["loaded"] = {}, -REFRESH_SECONDS
         return cache
 
-    def reading(self, writer: Any) -> tuple[Any, Any, values.Convert]:
-        """How to read records written with ``writer`` (its JSON), compiled once per worker and writer:
-        (the parsed writer schema; the parsed reader schema fastavro must resolve onto, or None to
-        read with the writer alone; the function from fastavro's value to the payload row).
-        Resolution is compiled (``avro/resolution.py``) where it can be, so each record is decoded
-        once, with the writer. uuid strings are read as written (``values.as_spark_reads``)."""
-        readings: dict[str, tuple[Any, Any, values.Convert]] = self.worker.setdefault("readings", {})
+    def reading(self, writer: Any) -> container.Reading:
+        """How to read records written with ``writer`` (its JSON), compiled once per worker and writer
+        (``avro/container.py``)."""
+        readings: dict[str, container.Reading] = self.worker.setdefault("readings", {})
         key = json.dumps(writer, sort_keys=True)
         if key not in readings:
             cache = self.worker
-            read_as = values.as_spark_reads(writer)
-            parsed = fastavro.parse_schema(read_as)
-            payload = resolution.compiled(read_as, cache["reader_json"], cache["convert"])
-            readings[key] = (parsed, cache["reader"], cache["convert"]) if payload is None else (parsed, None, payload)
+            readings[key] = container.reading(writer, cache["reader_json"], cache["reader"], cache["convert"])
         return readings[key]
 
     def lookup_version(self, key: Hashable,

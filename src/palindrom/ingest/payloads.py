@@ -24,7 +24,7 @@ from pyspark.sql import types as T
 from pyspark.sql.pandas.types import to_arrow_schema
 
 from palindrom.arrow import build
-from palindrom.avro import wire
+from palindrom.avro import container, wire
 from palindrom.ingest.decoders import RegistryDecoder
 from palindrom.registry.errors import NotFound
 
@@ -58,9 +58,8 @@ class PayloadDecoder(RegistryDecoder):
                              T.StructField(ERROR, T.StringType(), True)])
 
     # -- worker side -----------------------------------------------------------------------
-    def _writer(self, ref: wire.SchemaRef) -> tuple[Any, Any, Any]:
-        """(parsed writer schema, reader schema fastavro resolves onto or None, value -> payload row)."""
-        writers: dict[wire.SchemaRef, tuple[Any, Any, Any]] = self.worker.setdefault("writers", {})
+    def _writer(self, ref: wire.SchemaRef) -> container.Reading:
+        writers: dict[wire.SchemaRef, container.Reading] = self.worker.setdefault("writers", {})
         if ref not in writers:
             writers[ref] = self.reading(json.loads(self.worker["source"].schema(ref)))
         return writers[ref]
@@ -80,14 +79,14 @@ class PayloadDecoder(RegistryDecoder):
         ref = None
         try:
             ref, body = wire.unframe(self.wire_format, value, headers)
-            writer, reader, payload = self._writer(ref)   # parsed once per worker, not per record
+            read = self._writer(ref)   # parsed once per worker, not per record
         except wire.WireError as exc:
             return None, ref, f"{self.wire_format} framing: {exc}"
         except NotFound as exc:
             return None, ref, f"unknown writer schema {ref.kind if ref else ''} {ref.id if ref else ''}: {exc}"
         buffer = io.BytesIO(body)
         try:
-            datum = fastavro.schemaless_reader(buffer, writer, reader)
+            datum = fastavro.schemaless_reader(buffer, read.writer, read.reader)
         except fastavro.read.SchemaResolutionError as exc:
             return None, ref, f"writer schema {ref.kind} {ref.id} cannot be resolved onto the reader schema: {exc}"
         except Exception as exc:  # truncated or corrupt bodies raise EOFError, ValueError, IndexError, ...
@@ -96,7 +95,7 @@ class PayloadDecoder(RegistryDecoder):
             return None, ref, (f"{len(body) - buffer.tell()} bytes left after the record: not "
                                f"{self.wire_format} framing, or a different writer schema")
         try:
-            row = payload(datum)
+            row = read.to_payload(datum)
         except ValueError as exc:
             return None, ref, f"decoded record does not fit the reader schema's Spark type: {exc}"
         return row, ref, None
