@@ -27,7 +27,10 @@ _APPLIED = {
     "header", "sep", "delimiter", "quote", "escape", "nullvalue", "comment", "multiline", "mode", "encoding",
     "pathglobfilter", "recursivefilelookup", "modifiedafter", "modifiedbefore", "avroschema", "inferschema",
     "linesep", "wholetext", "ignoremissingfiles", "ignorecorruptfiles",
+    "palindrom.decoder", "palindrom.decoder.spec",   # local only: decode binaryFile contents in the source
 }
+DECODER = "palindrom.decoder"            # "module:Class" of a decoder of binaryFile contents (autoloader/source.py)
+DECODER_SPEC = "palindrom.decoder.spec"  # its JSON spec, given to Class.from_spec
 # Change nothing in a local run: how Databricks discovers files or reaches cloud storage.
 _NO_LOCAL_EFFECT = (
     "cloudfiles.usenotifications", "cloudfiles.useincrementallisting", "cloudfiles.uselistfiles",
@@ -194,6 +197,8 @@ class CloudFilesOptions:
         encoding = lowered.get("encoding", "UTF-8")
         if encoding.upper().replace("_", "-") not in ("UTF-8", "UTF8"):
             raise CloudFilesOptionError(f"encoding '{encoding}' is not supported locally; files are read as UTF-8.")
+        if lowered.get(DECODER) and fmt != "binaryfile":
+            raise CloudFilesOptionError(f"{DECODER} decodes binaryFile contents; cloudFiles.format is '{fmt}'.")
         max_bytes = lowered.get("cloudfiles.maxbytespertrigger")
         location = lowered.get("cloudfiles.schemalocation")
         state = lowered.get("cloudfiles.statelocation")

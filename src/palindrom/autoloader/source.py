@@ -23,7 +23,7 @@ from pyspark.sql.streaming.datasource import (
 from pyspark.sql.types import StructType
 
 from palindrom.arrow import build
-from palindrom.autoloader import decode, schema
+from palindrom.autoloader import decode, file_decoders, schema
 from palindrom.autoloader.discovery import FileEntry, Manifest, listed
 from palindrom.autoloader.options import METADATA, CloudFilesOptionError, CloudFilesOptions
 
@@ -42,6 +42,9 @@ class CloudFilesDataSource(DataSource):
 
     def schema(self) -> StructType:
         options = self._options()
+        decoder = file_decoders.load(options)
+        if decoder is not None:
+            return file_decoders.output_schema(decoder, options)
         data, given = schema.resolve(options)
         return schema.with_extras(data, options.rescue_column(given), options.include_metadata)
 
@@ -59,7 +62,19 @@ class FilePartition(InputPartition):
     entry: FileEntry
 
 
-def read_file(options: CloudFilesOptions, output_schema: StructType, entry: FileEntry) -> Iterator[pa.RecordBatch]:
+def file_metadata(path: Path, entry: FileEntry) -> dict[str, Any]:
+    """The ``_metadata`` column's value for one file."""
+    return {"file_path": path.as_uri(), "file_name": path.name, "file_size": entry.size,
+            "file_modification_time": dt.datetime.fromtimestamp(entry.mtime_ms / 1000, tz=dt.UTC)}
+
+
+def read_file(options: CloudFilesOptions, output_schema: StructType, entry: FileEntry,
+              decoder: file_decoders.FileDecoder | None = None) -> Iterator[pa.RecordBatch]:
+    if decoder is not None:  # binaryFile contents decoded here, where the bytes are
+        path = Path(entry.path)
+        metadata = file_metadata(path, entry) if METADATA in output_schema.names else None
+        yield from file_decoders.decoded(decoder, output_schema, path, metadata)
+        return
     yield from build.batches(FileRows(options, output_schema, entry), output_schema)
 
 
@@ -67,6 +82,7 @@ class CloudFilesBatchReader(DataSourceReader):
     def __init__(self, options: CloudFilesOptions, output_schema: StructType) -> None:
         self.options = options
         self.output_schema = output_schema
+        self.decoder = file_decoders.load(options)
 
     def partitions(self) -> list[InputPartition]:
         return [FilePartition(entry) for entry in listed(self.options)]
@@ -74,7 +90,7 @@ class CloudFilesBatchReader(DataSourceReader):
     def read(self, partition: InputPartition) -> Iterator[pa.RecordBatch]:
         if not isinstance(partition, FilePartition):
             raise TypeError(f"unexpected partition {partition!r}")
-        yield from read_file(self.options, self.output_schema, partition.entry)
+        yield from read_file(self.options, self.output_schema, partition.entry, self.decoder)
 
 
 class CloudFilesStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow):
@@ -85,6 +101,7 @@ class CloudFilesStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow
         self.options = options
         self.state_location: Path = options.state_location
         self.output_schema = output_schema
+        self.decoder = file_decoders.load(options)
         self._manifest: Manifest | None = None
         self._available_now: set[str] | None = None
 
@@ -159,7 +176,7 @@ class CloudFilesStreamReader(DataSourceStreamReader, SupportsTriggerAvailableNow
     def read(self, partition: InputPartition) -> Iterator[pa.RecordBatch]:
         if not isinstance(partition, FilePartition):
             raise TypeError(f"unexpected partition {partition!r}")
-        yield from read_file(self.options, self.output_schema, partition.entry)
+        yield from read_file(self.options, self.output_schema, partition.entry, self.decoder)
 
 
 class FileRows:
@@ -177,10 +194,7 @@ class FileRows:
         self.with_metadata = METADATA in output_schema.names
         self.schema_given = options.user_schema is not None or options.avro_schema is not None
         self.mode = options.effective_mode(self.schema_given)
-        self.metadata = {
-            "file_path": self.path.as_uri(), "file_name": self.path.name, "file_size": entry.size,
-            "file_modification_time": dt.datetime.fromtimestamp(entry.mtime_ms / 1000, tz=dt.UTC),
-        }
+        self.metadata = file_metadata(self.path, entry)
         self.problems: list[dict[str, Any]] = []
 
     def __iter__(self) -> Iterator[dict[str, Any]]:

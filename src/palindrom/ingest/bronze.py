@@ -25,6 +25,8 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from palindrom.autoloader import file_decoders
+from palindrom.autoloader.options import DECODER, DECODER_SPEC
 from palindrom.avro import wire
 from palindrom.ingest import containers, payloads
 from palindrom.kafka import source as kafka
@@ -49,9 +51,14 @@ def landed(spark: SparkSession, landing: str, group: str, artifact: str) -> Data
     decoder = containers.ContainerDecoder(group, artifact, reader.content, tuple(sorted(settings.items())),
                                           environment, schemas)
     files = (spark.readStream.format("cloudFiles").option("cloudFiles.format", "binaryFile")
-             .option("pathGlobFilter", "*.avro").load(f"{landing.rstrip('/')}/{artifact}")
-             .select("path", "content"))
-    decoded = decoder.decode(files, FILE_COLUMNS)
+             .option("pathGlobFilter", "*.avro"))
+    folder = f"{landing.rstrip('/')}/{artifact}"
+    if spark.conf.get(file_decoders.LOCAL_SOURCE, None) == "true":
+        # This package's Auto Loader decodes each file where it reads its bytes (one Python worker).
+        decoded = files.option(DECODER, f"{containers.__name__}:{type(decoder).__name__}").option(
+            DECODER_SPEC, decoder.spec()).load(folder)
+    else:  # Databricks' Auto Loader hands the bytes on; a mapInArrow worker decodes them
+        decoded = decoder.decode(files.load(folder).select("path", "content"), FILE_COLUMNS)
     return decoded.select(
         f"{containers.PAYLOAD}.*", F.col("path").alias("source_file"),
         F.col(containers.POSITION).alias("source_position"), _null("string").alias("kafka_topic"),

@@ -23,6 +23,7 @@ than this pipeline's reader) go to ``rescued_data`` as JSON, as Auto Loader resc
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -65,6 +66,16 @@ class ContainerDecoder(RegistryDecoder):
     environment: str
     schemas_dir: str
     content_column: str = "content"
+
+    def spec(self) -> str:
+        """JSON that :meth:`from_spec` turns back into this decoder (the local source's option)."""
+        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_spec(cls, spec: str) -> ContainerDecoder:
+        fields: dict[str, Any] = json.loads(spec)
+        fields["registry"] = tuple((str(k), str(v)) for k, v in fields.get("registry", []))
+        return cls(**fields)
 
     def output_schema(self, input_schema: T.StructType) -> T.StructType:
         kept = [f for f in input_schema.fields if f.name != self.content_column]

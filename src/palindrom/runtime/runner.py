@@ -17,6 +17,7 @@ from pyspark.errors import PySparkException
 from pyspark.pipelines.spark_connect_pipeline import create_dataflow_graph
 from pyspark.sql import SparkSession
 
+from palindrom.autoloader.file_decoders import LOCAL_SOURCE
 from palindrom.autoloader.source import CloudFilesDataSource
 from palindrom.runtime import (
     batch_sinks,
@@ -132,6 +133,7 @@ def engine_conf(configuration: dict[str, str]) -> dict[str, str]:
 
 def prepare_session(spark: SparkSession, spec: PipelineSpec, storage: Path) -> None:
     spark.dataSource.register(CloudFilesDataSource)
+    spark.conf.set(LOCAL_SOURCE, "true")  # landed files are decoded inside this source (autoloader/file_decoders.py)
     for key, value in spec.configuration.items():
         spark.conf.set(key, value)
     create_schema(spark, spec.database, storage)
