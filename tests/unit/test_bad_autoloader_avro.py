@@ -135,3 +135,30 @@ def test_writer_fields_avro_schema_lacks_are_rescued_in_a_stream(tmp_path: Path)
     assert [(r["id"], r["s"]) for r in rows] == [(1, "a"), (2, "b")]
     assert json.loads(rows[0]["_rescued_data"]) == {"extra": "x", "_file_path": path.as_uri()}
     assert rows[1].get("_rescued_data") is None   # a null carries nothing to rescue
+
+
+def test_a_damaged_block_of_another_codec_is_rescued_too(tmp_path: Path) -> None:
+    """An xz block whose compressed bytes are damaged: the codec's own error is a damaged block like
+    any other (rescued with its bytes, the next block read), never an error that stops the stream."""
+    out = io.BytesIO()
+    writer = fastavro.write.Writer(out, fastavro.parse_schema(SCHEMA), codec="xz")
+    for block in range(2):
+        for k in range(3):
+            writer.write({"id": block * 3 + k, "s": f"b{block}"})
+        writer.flush()
+    data = bytearray(out.getvalue())
+    sync = bytes(data[-16:])
+    ends = [i for i in range(len(data)) if data[i: i + 16] == sync]
+    assert len(ends) == 3
+    body = ends[0] + 16 + 2                      # block 0: its count and its size (one byte each), then xz data
+    data[body + 10: body + 20] = b"\x00" * 10    # inside the xz stream: lzma refuses it
+    path = tmp_path / "x.avro"
+    path.write_bytes(bytes(data))
+    options = CloudFilesOptions.parse({"cloudFiles.format": "avro", "path": str(tmp_path)})
+
+    records = list(decode.records(path, options))
+
+    assert [r.values for r in records if r.values is not None] == [{"id": i, "s": "b1"} for i in (3, 4, 5)]
+    bad = [r for r in records if r.values is None]
+    assert len(bad) == 1 and bad[0].position == 0
+    assert bad[0].error is not None and "codec 'xz'" in bad[0].error and "corrupt Avro file" in bad[0].error

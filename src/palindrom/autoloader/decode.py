@@ -176,9 +176,7 @@ def _avro(path: Path, options: CloudFilesOptions, columns: list[str] | None) -> 
     except Exception as exc:  # not a container, a damaged header, a schema fastavro refuses
         yield Record(None, 0, f"corrupt Avro file: {type(exc).__name__}: {exc}")
         return
-    known = {f["name"] for f in reader_json.get("fields", [])} if isinstance(reader_json, dict) else None
-    extra = ([f["name"] for f in head.schema.get("fields", []) if f["name"] not in known]
-             if known is not None and isinstance(head.schema, dict) else [])
+    extra = container.extra_fields(head.schema, reader_json)
     index = 0
     for block in container.blocks(data, head):
         if block.data is None:

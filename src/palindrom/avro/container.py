@@ -131,8 +131,8 @@ def _decompress(body: bytes, codec: str) -> bytes:
         raise ContainerError(f"codec '{codec}' is not an Avro codec fastavro reads")
     try:  # fastavro's block readers read the block's length first
         return bytes(decompress(io.BytesIO(_varint(len(body)) + body)).getvalue())
-    except ValueError as exc:  # a codec whose library is not installed (snappy needs cramjam, ...)
-        raise ContainerError(f"codec '{codec}': {exc}") from exc
+    except Exception as exc:  # a library not installed (snappy needs cramjam), or damaged data: each codec's own error
+        raise ContainerError(f"codec '{codec}': {type(exc).__name__}: {exc}") from exc
 
 
 def _varint(value: int) -> bytes:
@@ -171,6 +171,15 @@ def reading(writer: Any, reader_json: Any | None = None, reader: Any | None = No
     if compiled is not None:  # resolved by our compiled projection: each record read with the writer alone
         return Reading(parsed, None, compiled)
     return Reading(parsed, reader if reader is not None else fastavro.parse_schema(reader_json), convert)
+
+
+def extra_fields(writer: Any, reader_json: Any) -> list[str]:
+    """The writer record's fields the reader record lacks, in the writer's order (their values are
+    rescued, not dropped)."""
+    if not isinstance(writer, dict) or not isinstance(reader_json, dict):
+        return []
+    known = {f["name"] for f in reader_json.get("fields", [])}
+    return [f["name"] for f in writer.get("fields", []) if f["name"] not in known]
 
 
 def record_end(data: bytes, start: int, writer: Any) -> int | None:

@@ -37,7 +37,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from palindrom.arrow import build
-from palindrom.avro.container import ContainerError, Decoded, blocks, header, records
+from palindrom.avro.container import ContainerError, Decoded, blocks, extra_fields, header, records
 from palindrom.ingest.decoders import RegistryDecoder
 
 PAYLOAD = "payload"
@@ -110,8 +110,7 @@ class ContainerDecoder(RegistryDecoder):
                 f"{self.group}/{self.artifact}: register it (pipelines registry publish) and land the file again")}
             return
         ids = {WRITER_ID: found[0], WRITER_VERSION: found[1]}
-        reader_fields = {f["name"] for f in self.worker["reader_json"]["fields"]}
-        extra = [f["name"] for f in head.schema.get("fields", []) if f["name"] not in reader_fields]
+        extra = extra_fields(head.schema, self.worker["reader_json"])
         index = 0
         for block in blocks(data, head):
             if block.data is None:
